@@ -1,0 +1,66 @@
+# Mastodon on top of the upstream `services.mastodon` module.
+#
+# Secret files pushed by the deploy tool into `<secretsDir>/mastodon/`:
+#   secret-key-base  -> services.mastodon.secretKeyBaseFile
+#   s3.env           -> services.mastodon.extraEnvFiles (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+# The other Mastodon secrets (VAPID keys, ActiveRecord encryption keys) are
+# generated on first start by the upstream module under /var/lib/mastodon.
+#
+# No Nix or environment setting exists for these; the deploy tool sets them
+# after deploy:
+#   - registration mode: `tootctl settings registrations open|approved|close`
+#     (open -> open, approval -> approved, closed -> close)
+#   - admin account: `tootctl accounts create <username> --email <email> --confirmed --role Owner`
+#   - site title / description: Mastodon stores them in its database (admin settings).
+{ config, lib, ... }:
+let
+  top = config.fediversity;
+  cfg = top.mastodon;
+  secrets = "${top.secretsDir}/mastodon";
+  inherit (config.services.mastodon) user group;
+in
+{
+  options.fediversity.mastodon = import ./app-options.nix { inherit lib; } { app = "mastodon"; } // {
+    mediaRetentionDays = lib.mkOption {
+      type = lib.types.int;
+      default = 30;
+      description = "Remote media and preview cards older than this many days are removed daily.";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    services.mastodon = {
+      enable = true;
+      localDomain = cfg.domain;
+      configureNginx = true;
+      # Required by the upstream module (no default); one is enough for a small instance.
+      streamingProcesses = lib.mkDefault 1;
+      smtp.fromAddress = cfg.admin.email;
+      secretKeyBaseFile = "${secrets}/secret-key-base";
+      extraEnvFiles = [ "${secrets}/s3.env" ];
+      mediaAutoRemove.olderThanDays = cfg.mediaRetentionDays;
+      # Environment variables (all strings). Credentials come from s3.env above.
+      extraConfig = {
+        S3_ENABLED = "true";
+        S3_BUCKET = cfg.s3.bucket;
+        S3_ENDPOINT = top.s3.endpoint;
+        S3_REGION = top.s3.region;
+        # Public media URLs are built as S3_PROTOCOL://S3_HOSTNAME/<bucket>/<path>.
+        S3_PROTOCOL = "https";
+        S3_HOSTNAME = lib.removePrefix "https://" top.s3.endpoint;
+      };
+    };
+
+    # configureNginx creates this virtual host; make TLS explicit.
+    services.nginx.virtualHosts.${cfg.domain} = {
+      forceSSL = true;
+      enableACME = true;
+    };
+
+    # mastodon-init-dirs reads secret-key-base as the mastodon user.
+    systemd.tmpfiles.rules = [
+      "d ${secrets} 0700 ${user} ${group} - -"
+      "Z ${secrets} - ${user} ${group} - -"
+    ];
+  };
+}

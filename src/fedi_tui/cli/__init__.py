@@ -1,0 +1,81 @@
+"""`fedi-tui`: the TUI by default, headless subcommands for scripts.
+
+Exit codes: 0 success, 1 user error (bad input, invalid state, refused),
+2 reserved for "changes pending" (plan), 70 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from fedi_tui import __version__
+from fedi_tui.cli import appcmds, statecmds
+from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, user_dirs
+from fedi_tui.core.errors import FediError
+
+MODULES = (statecmds, appcmds)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fedi-tui",
+        description=(
+            "Run Mastodon, PeerTube and Pixelfed for your customers. Without a command, "
+            "opens the terminal UI on the state file."
+        ),
+        epilog="State file: --state PATH, else $FEDI_STATE, else ./fedi.toml.",
+    )
+    parser.add_argument("--version", action="version", version=f"fedi-tui {__version__}")
+    parser.add_argument(
+        "-s", "--state", metavar="PATH", help="state file (default: $FEDI_STATE or ./fedi.toml)"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="open the TUI without the means to change anything"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for module in MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from fedi_tui.cli.tuicmd import run_tui  # Textual loads only for the TUI
+
+            return run_tui(args)
+        code: int = args.func(args)
+        return code
+    except FediError as exc:
+        print(f"fedi-tui: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("fedi-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_USER
+    except Exception as exc:
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    crash_dir = user_dirs().state / "crashes"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    try:
+        crash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log = crash_dir / f"crash-{stamp}.log"
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"full trace in {log}"
+    except OSError:
+        where = "the trace could not be saved"
+    print(
+        f"fedi-tui: internal error ({type(exc).__name__}); {where}. Please report it.",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL

@@ -1,0 +1,130 @@
+"""validate, get, set: the state file from scripts."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+import tomllib
+from typing import Any
+
+import tomlkit
+
+from fedi_tui.cli.common import EXIT_OK, EXIT_USER, load, state_path
+from fedi_tui.core.errors import FediError, InvalidState
+from fedi_tui.core.statefile import LoadedState, update_state
+from fedi_tui.core.tomledit import Edit, parse_dotted_key, to_item
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check the state file; list every problem",
+        description="Check the state file. Exit 0 when valid, 1 with every problem listed.",
+    )
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "get",
+        help="print one value of the state file",
+        description="Print the value at a dotted KEY, e.g. operators.coop.apps.mastodon.enable. "
+        "Strings print bare; other values print as TOML.",
+    )
+    p.add_argument("key", metavar="KEY")
+    p.set_defaults(func=cmd_get)
+
+    p = sub.add_parser(
+        "set",
+        help="change one value of the state file",
+        description="Set the dotted KEY to VALUE, a TOML value: true, 42, '\"text\"', "
+        '\'["a", "b"]\', \'{ env = "NAME" }\'. The result is validated before saving; '
+        "comments and layout elsewhere stay as they are.",
+    )
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("value", metavar="VALUE")
+    p.set_defaults(func=cmd_set)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        loaded = load(args)
+    except InvalidState as exc:
+        print(exc, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"{n} problem{'s' if n != 1 else ''} in {exc.path}", file=sys.stderr)
+        return EXIT_USER
+    spec = loaded.spec
+    apps = sum(1 for op in spec.operators.values() for _, a in op.apps.items() if a.enable)
+    print(
+        f"{loaded.path}: valid — {len(spec.runtimes)} runtimes, {len(spec.storage)} storage, "
+        f"{len(spec.operators)} operators, {apps} enabled apps"
+    )
+    return EXIT_OK
+
+
+def _key(raw: str) -> tuple[str, ...]:
+    try:
+        return parse_dotted_key(raw)
+    except ValueError:
+        raise FediError(
+            f"{raw!r} is not a dotted key; write e.g. operators.coop.apps.mastodon.enable"
+        ) from None
+
+
+def _lookup(data: Any, key: tuple[str, ...]) -> Any:
+    node = data
+    for n, part in enumerate(key):
+        if not isinstance(node, dict) or part not in node:
+            here = ".".join(key[:n]) or "the top level"
+            choices = sorted(node) if isinstance(node, dict) else []
+            close = difflib.get_close_matches(part, choices, n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else (f"; keys there: {', '.join(choices)}" if choices else "")
+            )
+            raise FediError(f"{'.'.join(key)}: no key {part!r} in {here}{hint}")
+        node = node[part]
+    return node
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    loaded = load(args)
+    key = _key(args.key)
+    try:
+        value = _lookup(loaded.data, key)
+    except FediError:
+        # not written in the file: show the effective value (a default) if there is one
+        value = _lookup(loaded.spec.model_dump(by_alias=True, mode="json"), key)
+    print(_format(value))
+    return EXIT_OK
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    item = to_item(value)
+    text: str = tomlkit.dumps(item) if isinstance(item, dict) else item.as_string()
+    return text.rstrip("\n")
+
+
+def parse_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise FediError(
+            f'{raw!r} is not a TOML value; write true, 42, ["a"], {{ env = "NAME" }} — '
+            f"and quote strings: '\"{raw}\"'"
+        ) from None
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    key = _key(args.key)
+    value = parse_value(args.value)
+
+    def change(loaded: LoadedState) -> list[Edit]:
+        return [Edit(key, value)]
+
+    update_state(state_path(args), change)
+    print(f"{'.'.join(key)} = {tomlkit.item(value).as_string()}")
+    return EXIT_OK

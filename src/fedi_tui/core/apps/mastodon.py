@@ -1,0 +1,28 @@
+"""Mastodon: microblogging."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fedi_tui.core.apps.base import AppModule, AppOptions, SizePreset
+
+
+class MastodonOptions(AppOptions):
+    """Options of a Mastodon instance."""
+
+    media_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Days to keep cached media from other servers before removing it."""
+
+
+MASTODON = AppModule(
+    name="mastodon",
+    title="Mastodon",
+    summary="Microblogging: short posts, follows and timelines across the Fediverse.",
+    options=MastodonOptions,
+    sizes={
+        "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=20, s3_quota_gib=50),
+        "small": SizePreset(users=100, cores=2, memory_gib=6, disk_gib=30, s3_quota_gib=200),
+        "medium": SizePreset(users=1_000, cores=4, memory_gib=12, disk_gib=60, s3_quota_gib=1_000),
+        "large": SizePreset(users=10_000, cores=8, memory_gib=24, disk_gib=120, s3_quota_gib=5_000),
+    },
+)

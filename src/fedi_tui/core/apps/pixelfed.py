@@ -1,0 +1,30 @@
+"""Pixelfed: photo sharing."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fedi_tui.core.apps.base import AppModule, AppOptions, SizePreset
+
+
+class PixelfedOptions(AppOptions):
+    """Options of a Pixelfed instance."""
+
+    max_photo_kb: int = Field(default=15000, ge=100, le=1_000_000)
+    """Largest photo a user may upload, in KiB."""
+    max_album_length: int = Field(default=4, ge=1, le=20)
+    """Most photos in one post."""
+
+
+PIXELFED = AppModule(
+    name="pixelfed",
+    title="Pixelfed",
+    summary="Photo sharing: albums, stories and collections across the Fediverse.",
+    options=PixelfedOptions,
+    sizes={
+        "tiny": SizePreset(users=10, cores=1, memory_gib=2, disk_gib=20, s3_quota_gib=50),
+        "small": SizePreset(users=100, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),
+        "medium": SizePreset(users=1_000, cores=4, memory_gib=8, disk_gib=60, s3_quota_gib=1_000),
+        "large": SizePreset(users=10_000, cores=8, memory_gib=16, disk_gib=120, s3_quota_gib=5_000),
+    },
+)

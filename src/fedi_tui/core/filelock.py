@@ -1,0 +1,83 @@
+"""An advisory lock beside the state file that says who holds it."""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fedi_tui.core.errors import LockHeld
+
+_held: dict[Path, int] = {}
+_guard = threading.RLock()
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _holder() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    since = datetime.now(UTC).isoformat(timespec="seconds")
+    return json.dumps(
+        {"pid": os.getpid(), "user": user, "host": socket.gethostname(), "since": since}
+    )
+
+
+def _describe_holder(lock: Path) -> str:
+    try:
+        info = json.loads(lock.read_text(encoding="utf-8"))
+        return f"pid {info['pid']}, user {info['user']} on {info['host']}, since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process (no details recorded)"
+
+
+@contextmanager
+def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
+    """Hold the lock for `path`; re-entrant within a process. Waits up to `timeout` s."""
+    key = path.resolve()
+    with _guard:
+        if _held.get(key):
+            _held[key] += 1
+            try:
+                yield
+            finally:
+                _held[key] -= 1
+            return
+        lock = lock_path(path)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockHeld(
+                            f"{path} is being changed by {_describe_holder(lock)}; "
+                            f"try again when it is done (lock file {lock})"
+                        ) from None
+                    time.sleep(0.02)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder().encode(), 0)
+            _held[key] = 1
+            try:
+                yield
+            finally:
+                _held.pop(key, None)
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)

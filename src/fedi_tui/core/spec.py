@@ -1,0 +1,238 @@
+"""Desired state as written in fedi.toml: the provider, its runtimes, storage and operators.
+
+These `…Spec` models are what gets validated and persisted. Application options
+are defined by the application modules (`core/apps/`) and attached to
+`OperatorSpec.apps` by `core.statemodel.state_model()`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fedi_tui.core.apps.base import AppOptions
+from fedi_tui.core.secrets import SecretRef
+from fedi_tui.core.validators import (
+    DomainName,
+    EmailAddress,
+    HttpsUrl,
+    HttpUrl,
+    Identifier,
+    Port,
+    Username,
+)
+
+
+class Spec(BaseModel):
+    """Base of every persisted model: strict types, unknown keys refused, field docs kept."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
+    )
+
+
+class ProviderSpec(Spec):
+    """The hosting provider running fedi-tui."""
+
+    name: str = Field(min_length=1)
+    """Provider name shown to operators."""
+    domain: DomainName
+    """Base domain for generated names (machine host names, default app domains)."""
+    contact: EmailAddress
+    """Contact e-mail; used for ACME registration."""
+    state_dir: str | None = None
+    """Where fedi-tui records what it did; default `.fedi/` beside the state file."""
+
+
+class SshSpec(Spec):
+    """How fedi-tui logs in to machines."""
+
+    user: Username = "root"
+    """Login user on the machines."""
+    key: str
+    """Path of the private key file (not the key itself); `~` expands."""
+
+
+class NodeSpec(Spec):
+    """A Proxmox node fedi-tui may place VMs on, with its declared capacity."""
+
+    cores: int = Field(ge=1)
+    """CPU cores available to fedi-tui's VMs."""
+    memory_gib: int = Field(ge=1)
+    """Memory available to fedi-tui's VMs, in GiB."""
+    disk_gib: int = Field(ge=1)
+    """Disk space available to fedi-tui's VMs, in GiB."""
+
+
+class NetworkSpec(Spec):
+    """The addresses fedi-tui hands out to the VMs it creates."""
+
+    cidr: str
+    """Network of the VM bridge, e.g. '127.0.10.0/24'."""
+    gateway: str
+    """Default gateway of that network."""
+    pool: str
+    """Range fedi-tui allocates from: 'first-last', inside cidr."""
+    dns: list[str] = Field(default_factory=list)
+    """Name servers given to the VMs."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            raise ValueError("expected a network like '127.0.10.0/24' (host bits zero)") from None
+        return value
+
+    @field_validator("gateway")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError("expected an IP address like '127.0.10.1'") from None
+        return value
+
+    @field_validator("dns")
+    @classmethod
+    def _dns(cls, value: list[str]) -> list[str]:
+        for item in value:
+            cls._address(item)
+        return value
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: str) -> str:
+        first, sep, last = value.partition("-")
+        try:
+            lo, hi = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+        except ValueError:
+            raise ValueError("expected 'first-last', e.g. '127.0.10.10-127.0.10.200'") from None
+        if not sep or lo.version != hi.version or int(lo) > int(hi):
+            raise ValueError("expected 'first-last' with first <= last")
+        return value
+
+    @model_validator(mode="after")
+    def _inside(self) -> NetworkSpec:
+        net = ipaddress.ip_network(self.cidr)
+        if ipaddress.ip_address(self.gateway) not in net:
+            raise ValueError(f"gateway {self.gateway} is not inside {self.cidr}")
+        first, last = self.pool_range()
+        if first not in net or last not in net:
+            raise ValueError(f"pool {self.pool} is not inside {self.cidr}")
+        return self
+
+    def pool_range(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+        first, _, last = self.pool.partition("-")
+        return ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+
+
+class ProxmoxRuntimeSpec(Spec):
+    """A Proxmox VE cluster; fedi-tui creates one VM per app or per operator on it."""
+
+    kind: Literal["proxmox"]
+    api: HttpsUrl
+    """API endpoint, e.g. 'https://127.0.0.1:8006'."""
+    token_id: str = Field(pattern=r"^[^@\s]+@[^!\s]+![A-Za-z][A-Za-z0-9._-]*$")
+    """API token id, 'user@realm!name'."""
+    token: SecretRef
+    """The API token secret, as a reference."""
+    ca_file: str | None = None
+    """CA certificate that signed the API's TLS certificate."""
+    fingerprint: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+    """SHA-256 fingerprint of the API's TLS certificate (AA:BB:…), instead of ca_file."""
+    nodes: dict[str, NodeSpec] = Field(min_length=1)
+    """Nodes fedi-tui may use, with their declared capacity."""
+    template: int = Field(ge=100, le=999_999_999)
+    """VMID of the NixOS template to clone."""
+    storage: str = "local-lvm"
+    """Proxmox storage for VM disks."""
+    bridge: str = "vmbr0"
+    """Network bridge for VM interfaces."""
+    network: NetworkSpec
+    """Addresses for the VMs."""
+    ssh: SshSpec
+    """How to log in to the VMs once they run."""
+    placement: Literal["vm-per-app", "vm-per-operator"] = "vm-per-app"
+    """One VM per application instance, or one VM per operator holding all its apps."""
+
+    @model_validator(mode="after")
+    def _one_trust_anchor(self) -> ProxmoxRuntimeSpec:
+        if self.ca_file is not None and self.fingerprint is not None:
+            raise ValueError("give ca_file or fingerprint, not both")
+        return self
+
+
+class NixosRuntimeSpec(Spec):
+    """One existing NixOS machine; all apps of its operators go on it."""
+
+    kind: Literal["nixos"]
+    host: str = Field(min_length=1)
+    """Address or name of the machine."""
+    port: Port = 22
+    """SSH port."""
+    ssh: SshSpec
+    """How to log in."""
+    host_key: str | None = Field(default=None, pattern=r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$")
+    """Pinned SSH host key ('ssh-ed25519 AAAA…'); without it, known_hosts decides."""
+
+
+RuntimeSpec = Annotated[ProxmoxRuntimeSpec | NixosRuntimeSpec, Field(discriminator="kind")]
+
+
+class GarageStorageSpec(Spec):
+    """A Garage cluster: S3 for data, the admin API for buckets and keys."""
+
+    kind: Literal["garage"]
+    s3_endpoint: HttpUrl
+    """S3 API endpoint, e.g. 'https://127.0.0.1:3900'."""
+    admin_endpoint: HttpUrl
+    """Admin API endpoint, e.g. 'https://127.0.0.1:3903'."""
+    admin_token: SecretRef
+    """Admin API bearer token, as a reference."""
+    region: str = "garage"
+    """S3 region name configured in Garage."""
+    ca_file: str | None = None
+    """CA certificate for the endpoints' TLS, if not in the system store."""
+
+
+StorageSpec = Annotated[GarageStorageSpec, Field(discriminator="kind")]
+
+
+class OperatorSpecBase(Spec):
+    """A customer of the provider running one or more applications."""
+
+    name: str = Field(min_length=1, max_length=200)
+    """Display name."""
+    email: EmailAddress
+    """Contact e-mail of the operator."""
+    domain: DomainName
+    """The operator's domain; apps default to '<app>.<domain>'."""
+    runtime: str
+    """Name of the runtime (a key of [runtimes]) the apps run on."""
+    storage: str
+    """Name of the storage (a key of [storage]) for the apps' objects."""
+
+
+class AppsBase(Spec):
+    """The applications of one operator; fields are added per installed application."""
+
+    def items(self) -> list[tuple[str, AppOptions]]:
+        return [
+            (name, value)
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), AppOptions)
+        ]
+
+
+class StateSpecBase(Spec):
+    """The whole fedi.toml."""
+
+    schema_: int = Field(alias="schema", ge=1)
+    """Version of the file format."""
+    provider: ProviderSpec
+    runtimes: dict[Identifier, RuntimeSpec] = Field(default_factory=dict)
+    storage: dict[Identifier, StorageSpec] = Field(default_factory=dict)

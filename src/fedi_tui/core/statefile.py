@@ -1,0 +1,198 @@
+"""Load, validate and save fedi.toml: located problems, minimal edits, atomic writes.
+
+Reading uses `tomllib` (fast) and validates into the pydantic models; edits are
+written with tomlkit into the touched sections only (`core.tomledit`), under an
+advisory lock, refusing when the file changed on disk since it was loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedi_tui.core.apps.base import AppModule
+from fedi_tui.core.atomicfile import write_atomic
+from fedi_tui.core.errors import FediError, InvalidState, Problem, StateConflict
+from fedi_tui.core.filelock import state_lock
+from fedi_tui.core.schema import upgrade_edits
+from fedi_tui.core.statemodel import StateSpec, TomlPath, validate_data
+from fedi_tui.core.tomledit import Edit, apply_edits, apply_to_data
+from fedi_tui.core.tomlpos import scan
+
+MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_NAME = "fedi.toml"
+
+
+@dataclass(frozen=True)
+class LoadedState:
+    """A state file as read: its exact text, the plain data and the validated model."""
+
+    path: Path
+    text: str
+    data: dict[str, Any]
+    spec: StateSpec
+    digest: str
+    """sha256 of the bytes read; saving refuses if the file no longer has it."""
+    pending_upgrade: tuple[Edit, ...] = ()
+    """Edits that bring an older schema to the current one (applied on the next save)."""
+
+
+def find_state_path(option: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """--state/-s, else $FEDI_STATE, else ./fedi.toml."""
+    env = os.environ if environ is None else environ
+    return Path(option or env.get("FEDI_STATE") or DEFAULT_NAME)
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidState(
+                path,
+                [
+                    Problem(
+                        0,
+                        0,
+                        "",
+                        f"the file is {size:,} bytes; a state "
+                        f"file is at most {MAX_BYTES:,} bytes — is this the right file?",
+                    )
+                ],
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FediError(
+            f"{path}: no such state file; copy sample-configs/demo.toml there, "
+            "or point to one with --state PATH or $FEDI_STATE"
+        ) from None
+    except IsADirectoryError:
+        raise FediError(f"{path}: is a directory; --state takes the path of a .toml file") from None
+    except PermissionError:
+        raise FediError(f"{path}: permission denied; check the file's owner and mode") from None
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise InvalidState(
+            path,
+            [
+                Problem(
+                    line,
+                    col,
+                    "",
+                    f"byte 0x{raw[exc.start]:02x} is not "
+                    "UTF-8 text; a state file is UTF-8 TOML — is this the right file?",
+                )
+            ],
+        ) from None
+
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
+
+
+def parse_text(path: Path, text: str) -> dict[str, Any]:
+    """Plain data from TOML text, or InvalidState naming line and column."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        m = _AT.search(message)
+        if m and m.group(1):
+            line, col = int(m.group(1)), int(m.group(2))
+        else:
+            line = text.count("\n") + 1
+            col = len(text) - (text.rfind("\n") + 1) + 1
+        reason = _AT.sub("", message)
+        reason = reason[:1].lower() + reason[1:]
+        raise InvalidState(path, [Problem(line, col, "", f"TOML syntax: {reason}")]) from None
+
+
+def locate(text: str, problems: list[tuple[TomlPath, str]]) -> list[Problem]:
+    """Attach line and column to (key path, message) problems."""
+    positions = scan(text)
+    return [
+        Problem(*positions.locate(path), ".".join(str(p) for p in path), message)
+        for path, message in problems
+    ]
+
+
+def validate_text(
+    path: Path, text: str, apps: Mapping[str, AppModule] | None = None
+) -> tuple[dict[str, Any], StateSpec, tuple[Edit, ...]]:
+    data = parse_text(path, text)
+    upgrade = tuple(upgrade_edits(data, str(path)))
+    current = apply_to_data(data, upgrade) if upgrade else data
+    spec, problems = validate_data(current, apps)
+    if problems or spec is None:
+        raise InvalidState(path, locate(text, problems))
+    return data, spec, upgrade
+
+
+def load_state(path: Path, apps: Mapping[str, AppModule] | None = None) -> LoadedState:
+    """Read and validate a state file; InvalidState lists every problem with its place."""
+    raw = _read(path)
+    text = _decode(path, raw)
+    data, spec, upgrade = validate_text(path, text, apps)
+    return LoadedState(path, text, data, spec, _digest(raw), upgrade)
+
+
+def save_state(
+    loaded: LoadedState,
+    edits: list[Edit],
+    *,
+    lock_timeout: float = 5.0,
+    apps: Mapping[str, AppModule] | None = None,
+) -> LoadedState:
+    """Apply edits to the file as loaded. Validates first; writes atomically under the lock.
+
+    Raises InvalidState (nothing written) if the result would not validate, and
+    StateConflict if the file changed on disk since it was loaded.
+    """
+    path = loaded.path
+    edits = [*loaded.pending_upgrade, *edits]
+    expected = apply_to_data(loaded.data, edits)
+    spec, problems = validate_data(expected, apps)
+    if problems or spec is None:
+        raise InvalidState(path, [Problem(0, 0, ".".join(map(str, p)), m) for p, m in problems])
+    text = apply_edits(loaded.text, edits, expected)
+    with state_lock(path, lock_timeout):
+        current = _read(path)
+        if _digest(current) != loaded.digest:
+            raise StateConflict(
+                f"{path} changed on disk since it was loaded; reload it and make the change "
+                "again (nothing was written)"
+            )
+        if text == loaded.text:
+            return loaded
+        raw = text.encode("utf-8")
+        write_atomic(path.with_name(path.name + ".bak"), current)
+        write_atomic(path, raw)
+    return LoadedState(path, text, expected, spec, _digest(raw))
+
+
+def update_state(
+    path: Path,
+    change: Callable[[LoadedState], list[Edit]],
+    *,
+    lock_timeout: float = 5.0,
+    apps: Mapping[str, AppModule] | None = None,
+) -> LoadedState:
+    """Read-modify-write under one lock hold: load, compute edits, save."""
+    with state_lock(path, lock_timeout):
+        loaded = load_state(path, apps)
+        return save_state(loaded, change(loaded), lock_timeout=lock_timeout, apps=apps)

@@ -1,0 +1,185 @@
+"""The full state model (with installed applications) and validation into located problems."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, cast
+
+from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic_core import ErrorDetails
+
+from fedi_tui.core.apps.base import AppModule
+from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.spec import AppsBase, OperatorSpecBase, StateSpecBase
+from fedi_tui.core.validators import Identifier
+
+TomlPath = tuple[str | int, ...]
+
+
+class OperatorSpec(OperatorSpecBase):
+    """An operator with the installed applications attached (see `state_model`)."""
+
+    apps: AppsBase = AppsBase()
+
+
+class StateSpec(StateSpecBase):
+    """The validated fedi.toml."""
+
+    operators: dict[str, OperatorSpec] = Field(default_factory=dict)
+
+
+@cache
+def _state_model(apps: tuple[AppModule, ...]) -> type[StateSpec]:
+    apps_model = create_model(  # type: ignore[call-overload]
+        "AppsSpec",
+        __base__=AppsBase,
+        __doc__="The applications of one operator.",
+        **{a.name: (a.options | None, None) for a in apps},
+    )
+    operator_model = create_model(
+        "OperatorSpec", __base__=OperatorSpec, apps=(apps_model, apps_model())
+    )
+    model = create_model(
+        "StateSpec", __base__=StateSpec, operators=(dict[Identifier, operator_model], {})
+    )
+    return cast(type[StateSpec], model)
+
+
+def state_model(apps: Mapping[str, AppModule] | None = None) -> type[StateSpec]:
+    """The StateSpec class for a set of applications (default: the installed ones)."""
+    return _state_model(tuple((apps if apps is not None else installed_apps()).values()))
+
+
+def validate_data(
+    data: dict[str, Any], apps: Mapping[str, AppModule] | None = None
+) -> tuple[StateSpec | None, list[tuple[TomlPath, str]]]:
+    """Validate parsed TOML; returns the model or every problem as (toml path, message)."""
+    model = state_model(apps)
+    problems = check_references(data)
+    try:
+        spec = model.model_validate(data)
+    except ValidationError as exc:
+        problems += [_explain(model, err) for err in exc.errors(include_input=False)]
+        return None, problems
+    return (None if problems else spec), problems
+
+
+def check_references(data: Mapping[str, Any]) -> list[tuple[TomlPath, str]]:
+    """Operators must name a runtime and storage that exist."""
+    problems: list[tuple[TomlPath, str]] = []
+    operators = data.get("operators")
+    if not isinstance(operators, dict):
+        return problems
+    for section in ("runtimes", "storage"):
+        defined = data.get(section)
+        names = sorted(defined) if isinstance(defined, dict) else []
+        field = "runtime" if section == "runtimes" else "storage"
+        for op_id, op in operators.items():
+            ref = op.get(field) if isinstance(op, dict) else None
+            if isinstance(ref, str) and ref not in names:
+                problems.append(
+                    (
+                        (("operators", op_id, field)),
+                        f"no [{section}.{ref}] is defined{_suggest(ref, names)}",
+                    )
+                )
+    return problems
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if choices:
+        return f"; defined: {', '.join(choices)}"
+    return ""
+
+
+_KIND = {
+    "missing": "required key is missing",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "model_attributes_type": "expected a table",
+    "list_type": "expected an array",
+    "int_type": "expected an integer",
+    "float_type": "expected a number",
+    "bool_type": "expected true or false",
+    "string_type": "expected a string",
+}
+
+
+def _explain(model: type[BaseModel], err: ErrorDetails) -> tuple[TomlPath, str]:
+    path, parent = _walk(model, err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden" and path:
+        key = str(path[-1])
+        allowed = sorted(parent) if parent else []
+        return path, f"unknown key {key!r}{_suggest(key, allowed)}"
+    if kind == "missing":
+        return path, f"required key {path[-1]!s} is missing" if path else _KIND[kind]
+    message = _KIND.get(kind)
+    if message is None:
+        message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        message = message[:1].lower() + message[1:]
+    return path, message
+
+
+def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath, list[str]]:
+    """Turn a pydantic error location into a TOML key path (dropping union tags).
+
+    Also returns the keys allowed at the last step, for "did you mean" hints.
+    """
+    path: list[str | int] = []
+    current: Any = model
+    allowed: list[str] = []
+    for part in loc:
+        current = _unwrap(current)
+        if part == "[key]":
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            allowed = [f.alias or n for n, f in current.model_fields.items()]
+            field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
+            path.append(part)
+            current = field.annotation if field else None
+        elif _is_union(current):
+            choice = _pick_member(current, part)
+            if choice is not None:  # a discriminator tag: not a TOML key
+                current = choice
+                continue
+            path.append(part)
+            current = None
+        elif typing.get_origin(current) in (dict, list):
+            path.append(part)
+            current = typing.get_args(current)[-1]
+        else:
+            path.append(part)
+            current = None
+    return tuple(path), allowed
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if _is_union(tp):
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(members) == 1:
+            return _unwrap(members[0])
+    return tp
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _pick_member(tp: Any, tag: str | int) -> Any:
+    for member in typing.get_args(tp):
+        member = _unwrap(member)
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            kind = member.model_fields.get("kind")
+            if kind is not None and tag in typing.get_args(kind.annotation):
+                return member
+    return None

@@ -54,14 +54,18 @@ def edits_between(old: Mapping[str, Any], new: Mapping[str, Any], at: Key = ()) 
 
 
 def apply_to_data(data: dict[str, Any], edits: Iterable[Edit]) -> dict[str, Any]:
-    """The plain data after the edits (a copy), creating tables on the way."""
-    out = copy.deepcopy(data)
+    """The plain data after the edits, creating tables on the way.
+
+    `data` is not modified: tables along each edited path are copied, the rest shared.
+    """
+    out = dict(data)
     for edit in edits:
         node = out
         for part in edit.path[:-1]:
-            nxt = node.setdefault(part, {})
+            nxt = node.get(part, {})
             if not isinstance(nxt, dict):
                 raise KeyError(f"{'.'.join(edit.path)}: {part} is not a table")
+            node[part] = nxt = dict(nxt)
             node = nxt
         if edit.value is DELETE:
             node.pop(edit.path[-1], None)

@@ -1,0 +1,27 @@
+"""Shared test fixtures: paths to samples and a private copy of the demo state."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.paths import DEMO
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    """A writable copy of sample-configs/demo.toml."""
+    target = tmp_path / "fedi.toml"
+    shutil.copyfile(DEMO, target)
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep crash logs and remembered settings out of the real home directory."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.delenv("FEDI_STATE", raising=False)

@@ -1,0 +1,117 @@
+"""The command line: help everywhere, version, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fedi_tui.cli import build_parser, main
+
+
+def _subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", [[], *[[c] for c in _subcommands()]], ids=lambda c: " ".join(c) or "top")
+def test_help_on_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: fedi-tui")
+    assert len(out.splitlines()) > 3
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("fedi-tui ")
+
+
+def test_python_dash_m_runs_the_same_entry_point() -> None:
+    done = subprocess.run([sys.executable, "-m", "fedi_tui", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "validate" in done.stdout
+
+
+def test_validate_ok(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-s", str(demo_copy), "validate"]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_state_from_environment(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEDI_STATE", str(demo_copy))
+    assert main(["validate"]) == 0
+
+
+def test_state_defaults_to_fedi_toml_in_cwd(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(demo_copy.parent)
+    assert main(["validate"]) == 0
+
+
+def test_missing_state_file_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-s", str(tmp_path / "nope.toml"), "validate"]) == 1
+    err = capsys.readouterr().err
+    assert "nope.toml" in err and "--state" in err and "Traceback" not in err
+
+
+def test_get_values(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-s", str(demo_copy), "get", "provider.name"]) == 0
+    assert capsys.readouterr().out == "Demo Hosting\n"
+    assert main(["-s", str(demo_copy), "get", "operators.coop.apps.mastodon.enable"]) == 0
+    assert capsys.readouterr().out == "true\n"
+    # not in the file, so the default is shown
+    assert main(["-s", str(demo_copy), "get", "operators.school.apps.mastodon.media_retention_days"]) == 0
+    assert capsys.readouterr().out == "30\n"
+    # secrets print as the reference, which is all the file has
+    assert main(["-s", str(demo_copy), "get", "runtimes.pve-a.token"]) == 0
+    assert capsys.readouterr().out == '{env = "PVE_TOKEN"}\n'
+
+
+def test_get_unknown_key_suggests(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-s", str(demo_copy), "get", "operators.coop.apps.mastodn"]) == 1
+    assert "did you mean 'mastodon'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("operators.coop.apps.mastodon.enable", "yes", "is not a TOML value"),
+        ("operators.coop.apps.mastodon.enable", '"yes"', "expected true or false"),
+        ("operators.coop.apps.mastodon.size", '"huge"', "'tiny', 'small', 'medium' or 'large'"),
+        ("operators.coop.apps.mastodon.enabel", "true", "did you mean 'enable'"),
+        ("operators.coop.runtime", '"pve-z"', "no [runtimes.pve-z] is defined"),
+        ("runtimes.pve-a.token", '"s3cr3t-value"', "write a reference instead"),
+        ("operators..x", "1", "is not a dotted key"),
+    ],
+)
+def test_set_refuses_bad_key_or_value(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], key: str, value: str, message: str
+) -> None:
+    before = demo_copy.read_bytes()
+    assert main(["-s", str(demo_copy), "set", key, value]) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and "s3cr3t-value" not in err
+    assert demo_copy.read_bytes() == before
+
+
+def test_unexpected_error_prints_one_line_and_logs_trace(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fedi_tui.cli.statecmds as statecmds
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(statecmds, "load", boom)
+    assert main(["-s", str(demo_copy), "validate"]) == 70
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "internal error (RuntimeError)" in err
+    log = Path(err.split("full trace in ")[1].split(". Please")[0])
+    assert "RuntimeError: boom" in log.read_text()

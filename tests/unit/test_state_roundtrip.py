@@ -1,0 +1,112 @@
+"""Round trips: loading and saving keeps files byte-identical; edits touch only their lines."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from fedi_tui.cli import main
+from fedi_tui.core.statefile import load_state, save_state
+from fedi_tui.core.tomledit import DELETE, Edit
+
+from tests.bench.gen_large_state import large_state_text
+from tests.paths import SAMPLES
+
+SAMPLE_FILES = sorted(SAMPLES.glob("*.toml"))
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+@pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: p.name)
+def test_load_and_save_unchanged_is_byte_identical(sample: Path, tmp_path: Path) -> None:
+    target = tmp_path / sample.name
+    raw = sample.read_bytes()
+    target.write_bytes(raw)
+    loaded = load_state(target)
+    save_state(loaded, [])
+    assert target.read_bytes() == raw
+    # a save that sets every value to what it already is changes nothing either
+    same = [Edit(("provider", "name"), loaded.data["provider"]["name"])]
+    save_state(load_state(target), same)
+    assert target.read_bytes() == raw
+
+
+def test_samples_exist() -> None:
+    assert any(p.name == "demo.toml" for p in SAMPLE_FILES)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("operators.coop.apps.mastodon.enable", "false", ["-enable = true", "+enable = false"]),
+        ("operators.coop.apps.mastodon.size", '"large"', ['-size = "medium"', '+size = "large"']),
+        ("provider.name", '"Other Hosting"', ['-name = "Demo Hosting"', '+name = "Other Hosting"']),
+        ("schema", "1", []),
+    ],
+)
+def test_cli_set_changes_only_that_line(demo_copy: Path, key: str, value: str, expected: list[str]) -> None:
+    before = demo_copy.read_text()
+    assert main(["-s", str(demo_copy), "set", key, value]) == 0
+    assert _changed_lines(before, demo_copy.read_text()) == expected
+
+
+def test_set_keeps_trailing_comment(demo_copy: Path) -> None:
+    before = demo_copy.read_text()
+    assert main(["-s", str(demo_copy), "set", "operators.coop.apps.pixelfed.enable", "true"]) == 0
+    assert _changed_lines(before, demo_copy.read_text()) == [
+        "-enable = false                        # paused until they hire a moderator",
+        "+enable = true                        # paused until they hire a moderator",
+    ]
+
+
+def test_set_new_key_adds_one_line_in_its_table(demo_copy: Path) -> None:
+    before = demo_copy.read_text()
+    assert main(["-s", str(demo_copy), "set", "operators.school.apps.mastodon.media_retention_days", "7"]) == 0
+    after = demo_copy.read_text()
+    assert _changed_lines(before, after) == ["+media_retention_days = 7"]
+    section = after.split("[operators.school.apps.mastodon]")[1]
+    assert "media_retention_days = 7" in section
+
+
+def test_add_operator_then_remove_it_restores_file(demo_copy: Path) -> None:
+    before = demo_copy.read_text()
+    loaded = load_state(demo_copy)
+    new_op = {
+        "name": "New Co",
+        "email": "hi@newco.test",
+        "domain": "newco.test",
+        "runtime": "pve-a",
+        "storage": "garage-a",
+        "apps": {"mastodon": {"enable": True, "admin": {"username": "root_", "email": "a@newco.test"}}},
+    }
+    loaded = save_state(loaded, [Edit(("operators", "newco"), new_op)])
+    after = demo_copy.read_text()
+    assert after.startswith(before.rstrip("\n"))  # appended after the last operator
+    assert "[operators.newco]" in after and "[operators.newco.apps.mastodon]" in after
+    reloaded = load_state(demo_copy)
+    assert reloaded.data["operators"]["newco"] == new_op
+    save_state(reloaded, [Edit(("operators", "newco"), DELETE)])
+    assert demo_copy.read_text().rstrip("\n") == before.rstrip("\n")
+
+
+def test_edit_in_large_state_changes_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "large.toml"
+    path.write_text(large_state_text())
+    before = path.read_text()
+    save_state(load_state(path), [Edit(("operators", "op321", "apps", "peertube", "size"), "large")])
+    changed = _changed_lines(before, path.read_text())
+    assert len(changed) == 2 and changed[1] == '+size = "large"'
+
+
+def test_save_keeps_previous_version_as_bak(demo_copy: Path) -> None:
+    before = demo_copy.read_bytes()
+    save_state(load_state(demo_copy), [Edit(("provider", "name"), "Renamed")])
+    assert demo_copy.with_name("fedi.toml.bak").read_bytes() == before

@@ -45,7 +45,10 @@ def main() -> None:
         def ours() -> None:
             loaded = load_state(path)
             n = next(counter)
-            save_state(loaded, [Edit(("operators", "op250", "apps", "mastodon", "site_description"), f"run {n}")])
+            save_state(
+                loaded,
+                [Edit(("operators", "op250", "apps", "mastodon", "site_description"), f"run {n}")],
+            )
 
         baseline()
         ours()

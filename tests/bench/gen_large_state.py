@@ -45,7 +45,10 @@ def large_state_text(operators: int = OPERATORS, nodes: int = NODES) -> str:
             "",
             f"[runtimes.{cluster}.nodes]",
         ]
-        out += [f"pve{n + 1:02d} = {{ cores = 64, memory_gib = 512, disk_gib = 8000 }}" for n in node_ids]
+        out += [
+            f"pve{n + 1:02d} = {{ cores = 64, memory_gib = 512, disk_gib = 8000 }}"
+            for n in node_ids
+        ]
         out.append("")
     out += [
         "[storage.garage-a]",

@@ -3,7 +3,7 @@
 `option_paths_set` reads a module with tree-sitter (no Nix evaluation) and
 returns the option paths its `config` part sets, as dotted strings:
 dynamic attribute names (`${cfg.domain}`, `"${x}"`) become `<name>`, list
-elements that are attrsets become `*`, names containing dots are quoted.
+elements that are attrsets become `*`, other non-identifier names are quoted.
 `lib.mkIf` / `mkMerge` / `mkDefault` / `optionalAttrs` ..., `//`, `if`,
 `let` and let-bound attrsets are followed. Only paths under ROOTS are kept.
 
@@ -34,7 +34,7 @@ REFERENCE_ENV = "FEDI_TUI_NIXOS_OPTIONS"
 DEFAULT_REFERENCE = Path("/work/shared/reference/nixos-options.json")
 
 # Options outside the services the reference covers that modules may set.
-# Keep it short; every entry was checked by hand against the NixOS manual.
+# The reference cannot vouch for these: keep the list short and say why each is needed.
 ALLOWED_EXTRA_PATHS: dict[str, str] = {
     "networking.firewall.allowedTCPPorts": "open 80/443 for nginx and ACME",
     "networking.hostName": "host name chosen by the deploy tool",
@@ -45,9 +45,16 @@ ALLOWED_EXTRA_PATHS: dict[str, str] = {
 
 # Functions whose last argument is the value being set, with their arity.
 _WRAPPERS = {
-    "mkIf": 2, "mkOverride": 2, "mkOrder": 2, "optionalAttrs": 2,
-    "mkDefault": 1, "mkForce": 1, "mkOptionDefault": 1, "mkVMOverride": 1,
-    "mkBefore": 1, "mkAfter": 1,
+    "mkIf": 2,
+    "mkOverride": 2,
+    "mkOrder": 2,
+    "optionalAttrs": 2,
+    "mkDefault": 1,
+    "mkForce": 1,
+    "mkOptionDefault": 1,
+    "mkVMOverride": 1,
+    "mkBefore": 1,
+    "mkAfter": 1,
 }
 # Module attributes that are not option definitions (shorthand modules).
 _NON_CONFIG = frozenset({"imports", "options", "meta", "disabledModules", "_file", "key"})
@@ -57,9 +64,14 @@ _PARSER = Parser(Language(tree_sitter_nix.language()))
 
 # ----------------------------------------------------------------- paths
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
+
+
 def join_path(segments: Iterable[str]) -> str:
-    """Dotted path; segments containing a dot are quoted like in the NixOS manual."""
-    return ".".join(f'"{s}"' if "." in s else s for s in segments)
+    """Dotted path; names that are not identifiers are quoted as in the NixOS manual."""
+    return ".".join(
+        s if s in (DYNAMIC, ELEMENT) or _IDENTIFIER.fullmatch(s) else f'"{s}"' for s in segments
+    )
 
 
 def split_path(path: str) -> Segments:
@@ -69,10 +81,12 @@ def split_path(path: str) -> Segments:
 
 # ------------------------------------------------------------ extraction
 
+
 def option_paths_set(source: str | Path) -> set[str]:
     """Option paths (under ROOTS) that the module in `source` sets.
 
-    `source` is a Path, a str naming an existing .nix file, or module text.
+    `source` is a Path, a one-line str ending in ".nix" (a file name), or module text.
+    Raises ValueError on syntax errors outside function formals.
     """
     if isinstance(source, str) and "\n" not in source and source.endswith(".nix"):
         source = Path(source)
@@ -89,7 +103,8 @@ def option_paths_set(source: str | Path) -> set[str]:
 
 def _syntax_errors(node: Node) -> Iterator[Node]:
     """Parse errors, except in function formals: tree-sitter-nix 0.1.0 rejects
-    a trailing comma there (`{ a, b ? 1, }:`), which Nix accepts."""
+    a trailing comma there (`{ a, b ? 1, }:`), which Nix accepts. (Real syntax
+    is checked by `nix-instantiate --parse` in test_nix_parse.py.)"""
     if node.type == "formals":
         return
     if node.type == "ERROR" or node.is_missing:
@@ -141,7 +156,9 @@ def _attr_name(attr: Node) -> str:
 def _attrpath(binding: Node) -> Segments:
     """Names bound by a binding / inherit node."""
     if binding.type == "binding":
-        return tuple(_attr_name(a) for a in _field(binding, "attrpath").children_by_field_name("attr"))
+        return tuple(
+            _attr_name(a) for a in _field(binding, "attrpath").children_by_field_name("attr")
+        )
     return ()
 
 
@@ -179,8 +196,12 @@ class _Walker:
 
     def module(self, root: Node) -> None:
         node, scope = _field(root, "expression"), _Scope({})
-        while node.type in {"function_expression", "let_expression", "parenthesized_expression",
-                            "with_expression"}:
+        while node.type in {
+            "function_expression",
+            "let_expression",
+            "parenthesized_expression",
+            "with_expression",
+        }:
             if node.type == "let_expression":
                 scope = scope.extended(_binding_sets(node))
             node = _field(node, "body" if node.type != "parenthesized_expression" else "expression")
@@ -285,7 +306,9 @@ _DOCUMENTED_FAMILIES: dict[Segments, tuple[str, ...]] = {
     ("services", "peertube", "settings"): ("object_storage.", "smtp."),
 }
 # Freeform keys that hold credentials: those must come from files, never Nix.
-_SECRET_KEY = re.compile(r"pass(word)?|secret|credential|access_key|(^|_)key$|^auth$", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|credential|access_key|(^|_)key$|^auth$", re.IGNORECASE
+)
 # Options whose type is the nginx virtual host submodule (not attrsOf).
 _VHOST = ("services", "nginx", "virtualHosts", DYNAMIC)
 
@@ -311,7 +334,9 @@ def load_reference(path: Path | None = None) -> Reference:
     for entry, target in data["renamed_options"].items():
         forbidden += [(p, f"renamed (now {target})") for p in _patterns(entry)]
     for entry, info in data["options_only_in_older_versions_do_not_emit"].items():
-        forbidden += [(p, f"only in older NixOS ({info.get('note', '')})") for p in _patterns(entry)]
+        forbidden += [
+            (p, f"only in older NixOS ({info.get('note', '')})") for p in _patterns(entry)
+        ]
     return Reference(
         options={split_path(k): v["type"] for k, v in data["options"].items()},
         freeform={split_path(k): v for k, v in data["freeform_settings"].items()},
@@ -420,5 +445,8 @@ def _documented_keys(info: dict[str, Any]) -> tuple[set[str], set[str]]:
                     secrets.add(name)
     # PeerTube reads bucket_name, prefix and base_url for every object storage kind.
     for name in [d for d in documented if d.endswith(".bucket_name")]:
-        documented |= {name.replace(".bucket_name", ".prefix"), name.replace(".bucket_name", ".base_url")}
+        documented |= {
+            name.replace(".bucket_name", ".prefix"),
+            name.replace(".bucket_name", ".base_url"),
+        }
     return documented, secrets

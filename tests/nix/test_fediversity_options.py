@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fediversity_options import NixEvalError, fediversity_options, nix_available
 
-pytestmark = pytest.mark.skipif(not nix_available(), reason="nix-instantiate not installed")
+from tests.nix.fediversity_options import NixEvalError, fediversity_options
 
 APPS = ("mastodon", "peertube", "pixelfed")
 STR: dict[str, Any] = {"type": "str"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fediversity_options import MODULE_DIR
-from nix_option_paths import check_paths, load_reference, option_paths_set, reference_path
+
+from tests.nix.fediversity_options import MODULE_DIR
+from tests.nix.nix_option_paths import check_paths, load_reference, option_paths_set, reference_path
 
 MODULE_FILES = sorted(MODULE_DIR.glob("*.nix"))
 
@@ -68,22 +69,50 @@ def test_bad_module_is_caught_with_each_path_named() -> None:
 @pytest.mark.parametrize(
     ("definition", "path", "reason"),
     [
-        ("services.postgresql.ensureUsers = [ { name = \"a\"; ensurePermissions.\"DATABASE a\" = \"ALL\"; } ];",
-         'services.postgresql.ensureUsers.*.ensurePermissions."DATABASE a"', "removed"),
-        ("services.nginx.recommendedZstdSettings = true;", "services.nginx.recommendedZstdSettings", "removed"),
+        (
+            'services.postgresql.ensureUsers = [ { ensurePermissions."DATABASE a" = "ALL"; } ];',
+            'services.postgresql.ensureUsers.*.ensurePermissions."DATABASE a"',
+            "removed",
+        ),
+        (
+            "services.nginx.recommendedZstdSettings = true;",
+            "services.nginx.recommendedZstdSettings",
+            "removed",
+        ),
         ("services.nginx.sslDhparam = ./dh.pem;", "services.nginx.sslDhparam", "removed"),
-        ("security.acme.email = \"a@b\";", "security.acme.email", "renamed"),
+        ('security.acme.email = "a@b";', "security.acme.email", "renamed"),
         ("services.redis.enable = true;", "services.redis.enable", "renamed"),
-        ("services.nginx.commonServerConfig = \"\";", "services.nginx.commonServerConfig", "older"),
-        ("networking.firewall.allowedUDPPorts = [ 53 ];", "networking.firewall.allowedUDPPorts", "ALLOWED_EXTRA"),
-        ("services.pixelfed.nginx.bogus = true;", "services.pixelfed.nginx.bogus", "no such option"),
-        ("services.mastodon.extraConfig.AWS_SECRET_ACCESS_KEY = \"x\";",
-         "services.mastodon.extraConfig.AWS_SECRET_ACCESS_KEY", "secret"),
-        ("services.pixelfed.settings.APP_KEY = \"x\";", "services.pixelfed.settings.APP_KEY", "secret"),
-        ("services.mastodon.extraConfig.S3_ENDPIONT = \"x\";", "services.mastodon.extraConfig.S3_ENDPIONT",
-         "not a documented key"),
-        ("services.peertube.settings.object_storage.bucket = \"x\";",
-         "services.peertube.settings.object_storage.bucket", "not a documented key"),
+        ('services.nginx.commonServerConfig = "";', "services.nginx.commonServerConfig", "older"),
+        (
+            "networking.firewall.allowedUDPPorts = [ 53 ];",
+            "networking.firewall.allowedUDPPorts",
+            "ALLOWED_EXTRA",
+        ),
+        (
+            "services.pixelfed.nginx.bogus = true;",
+            "services.pixelfed.nginx.bogus",
+            "no such option",
+        ),
+        (
+            'services.mastodon.extraConfig.AWS_SECRET_ACCESS_KEY = "x";',
+            "services.mastodon.extraConfig.AWS_SECRET_ACCESS_KEY",
+            "secret",
+        ),
+        (
+            'services.pixelfed.settings.APP_KEY = "x";',
+            "services.pixelfed.settings.APP_KEY",
+            "secret",
+        ),
+        (
+            'services.mastodon.extraConfig.S3_ENDPIONT = "x";',
+            "services.mastodon.extraConfig.S3_ENDPIONT",
+            "not a documented key",
+        ),
+        (
+            'services.peertube.settings.object_storage.bucket = "x";',
+            "services.peertube.settings.object_storage.bucket",
+            "not a documented key",
+        ),
     ],
 )
 def test_each_kind_of_bad_path_is_caught(definition: str, path: str, reason: str) -> None:
@@ -144,15 +173,17 @@ def test_extraction_follows_wrappers_lets_and_interpolation() -> None:
         "services.postgresql.ensureUsers.*.name",
         "services.postgresql.ensureUsers.*.ensureDBOwnership",
         "services.postgresql.ensureDatabases",
-        "services.nginx.virtualHosts.<name>.locations./.proxyPass",
-        "services.nginx.virtualHosts.<name>.locations./.proxyWebsockets",
+        'services.nginx.virtualHosts.<name>.locations."/".proxyPass',
+        'services.nginx.virtualHosts.<name>.locations."/".proxyWebsockets',
         'services.nginx.virtualHosts."a.example".root',
         "security.acme.acceptTerms",
     }
 
 
 def test_shorthand_module_without_config_attribute() -> None:
-    text = '{ pkgs, ... }: { imports = [ ]; services.nginx.enable = true; networking.hostName = "h"; }'
+    text = (
+        '{ pkgs, ... }: { imports = [ ]; services.nginx.enable = true; networking.hostName = "h"; }'
+    )
     assert option_paths_set(text) == {"services.nginx.enable", "networking.hostName"}
 
 

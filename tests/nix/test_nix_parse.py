@@ -6,9 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fediversity_options import HERE, REPO, nix_available, nix_eval_json
 
-pytestmark = pytest.mark.skipif(not nix_available(), reason="nix-instantiate not installed")
+from tests.nix.fediversity_options import HERE, REPO, nix_eval_json
 
 NIX_FILES = sorted((REPO / "nix").rglob("*.nix")) + sorted(HERE.glob("*.nix"))
 

@@ -17,7 +17,9 @@ def _subcommands() -> list[str]:
     return sorted(action.choices)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("command", [[], *[[c] for c in _subcommands()]], ids=lambda c: " ".join(c) or "top")
+@pytest.mark.parametrize(
+    "command", [[], *[[c] for c in _subcommands()]], ids=lambda c: " ".join(c) or "top"
+)
 def test_help_on_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([*command, "--help"])
@@ -35,7 +37,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_python_dash_m_runs_the_same_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "fedi_tui", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "fedi_tui", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "validate" in done.stdout
 
 
@@ -49,12 +53,16 @@ def test_state_from_environment(demo_copy: Path, monkeypatch: pytest.MonkeyPatch
     assert main(["validate"]) == 0
 
 
-def test_state_defaults_to_fedi_toml_in_cwd(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_state_defaults_to_fedi_toml_in_cwd(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(demo_copy.parent)
     assert main(["validate"]) == 0
 
 
-def test_missing_state_file_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_state_file_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["-s", str(tmp_path / "nope.toml"), "validate"]) == 1
     err = capsys.readouterr().err
     assert "nope.toml" in err and "--state" in err and "Traceback" not in err
@@ -66,7 +74,10 @@ def test_get_values(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["-s", str(demo_copy), "get", "operators.coop.apps.mastodon.enable"]) == 0
     assert capsys.readouterr().out == "true\n"
     # not in the file, so the default is shown
-    assert main(["-s", str(demo_copy), "get", "operators.school.apps.mastodon.media_retention_days"]) == 0
+    assert (
+        main(["-s", str(demo_copy), "get", "operators.school.apps.mastodon.media_retention_days"])
+        == 0
+    )
     assert capsys.readouterr().out == "30\n"
     # secrets print as the reference, which is all the file has
     assert main(["-s", str(demo_copy), "get", "runtimes.pve-a.token"]) == 0

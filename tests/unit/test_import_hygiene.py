@@ -17,7 +17,12 @@ def _modules(package: object) -> list[str]:
 
 
 def test_core_and_adapters_do_not_import_textual() -> None:
-    names = ["fedi_tui.core", "fedi_tui.adapters", *_modules(fedi_tui.core), *_modules(fedi_tui.adapters)]
+    names = [
+        "fedi_tui.core",
+        "fedi_tui.adapters",
+        *_modules(fedi_tui.core),
+        *_modules(fedi_tui.adapters),
+    ]
     assert len(names) > 5
     code = (
         "import importlib, sys\n"

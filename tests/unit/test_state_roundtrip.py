@@ -10,7 +10,6 @@ import pytest
 from fedi_tui.cli import main
 from fedi_tui.core.statefile import load_state, save_state
 from fedi_tui.core.tomledit import DELETE, Edit
-
 from tests.bench.gen_large_state import large_state_text
 from tests.paths import SAMPLES
 
@@ -52,7 +51,9 @@ def test_samples_exist() -> None:
         ("schema", "1", []),
     ],
 )
-def test_cli_set_changes_only_that_line(demo_copy: Path, key: str, value: str, expected: list[str]) -> None:
+def test_cli_set_changes_only_that_line(
+    demo_copy: Path, key: str, value: str, expected: list[str]
+) -> None:
     before = demo_copy.read_text()
     assert main(["-s", str(demo_copy), "set", key, value]) == 0
     assert _changed_lines(before, demo_copy.read_text()) == expected
@@ -69,7 +70,18 @@ def test_set_keeps_trailing_comment(demo_copy: Path) -> None:
 
 def test_set_new_key_adds_one_line_in_its_table(demo_copy: Path) -> None:
     before = demo_copy.read_text()
-    assert main(["-s", str(demo_copy), "set", "operators.school.apps.mastodon.media_retention_days", "7"]) == 0
+    assert (
+        main(
+            [
+                "-s",
+                str(demo_copy),
+                "set",
+                "operators.school.apps.mastodon.media_retention_days",
+                "7",
+            ]
+        )
+        == 0
+    )
     after = demo_copy.read_text()
     assert _changed_lines(before, after) == ["+media_retention_days = 7"]
     section = after.split("[operators.school.apps.mastodon]")[1]
@@ -85,7 +97,9 @@ def test_add_operator_then_remove_it_restores_file(demo_copy: Path) -> None:
         "domain": "newco.test",
         "runtime": "pve-a",
         "storage": "garage-a",
-        "apps": {"mastodon": {"enable": True, "admin": {"username": "root_", "email": "a@newco.test"}}},
+        "apps": {
+            "mastodon": {"enable": True, "admin": {"username": "root_", "email": "a@newco.test"}}
+        },
     }
     loaded = save_state(loaded, [Edit(("operators", "newco"), new_op)])
     after = demo_copy.read_text()
@@ -101,7 +115,9 @@ def test_edit_in_large_state_changes_one_line(tmp_path: Path) -> None:
     path = tmp_path / "large.toml"
     path.write_text(large_state_text())
     before = path.read_text()
-    save_state(load_state(path), [Edit(("operators", "op321", "apps", "peertube", "size"), "large")])
+    save_state(
+        load_state(path), [Edit(("operators", "op321", "apps", "peertube", "size"), "large")]
+    )
     changed = _changed_lines(before, path.read_text())
     assert len(changed) == 2 and changed[1] == '+size = "large"'
 

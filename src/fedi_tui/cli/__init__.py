@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fedi_tui import __version__
-from fedi_tui.cli import appcmds, statecmds
+from fedi_tui.cli import appcmds, rendercmd, statecmds
 from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, user_dirs
 from fedi_tui.core.errors import FediError
 
-MODULES = (statecmds, appcmds)
+MODULES = (statecmds, appcmds, rendercmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

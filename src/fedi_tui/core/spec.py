@@ -8,6 +8,7 @@ are defined by the application modules (`core/apps/`) and attached to
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -53,6 +54,18 @@ class SshSpec(Spec):
     """Login user on the machines."""
     key: str
     """Path of the private key file (not the key itself); `~` expands."""
+    authorized_keys: list[str] = Field(default_factory=list)
+    """Public keys allowed to log in to the machines ('ssh-ed25519 AAAA… comment')."""
+
+    @field_validator("authorized_keys")
+    @classmethod
+    def _public_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not re.match(
+                r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$", key
+            ):
+                raise ValueError("expected public keys like 'ssh-ed25519 AAAA… comment'")
+        return value
 
 
 class NodeSpec(Spec):

@@ -8,6 +8,7 @@ advisory lock, refusing when the file changed on disk since it was loaded.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tomllib
@@ -61,8 +62,8 @@ def _read(path: Path) -> bytes:
                 path,
                 [
                     Problem(
-                        0,
-                        0,
+                        1,
+                        1,
                         "",
                         f"the file is {size:,} bytes; a state "
                         f"file is at most {MAX_BYTES:,} bytes — is this the right file?",
@@ -82,6 +83,9 @@ def _read(path: Path) -> bytes:
 
 
 def _decode(path: Path, raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        message = "the file starts with a byte-order mark (U+FEFF); save it as UTF-8 without BOM"
+        raise InvalidState(path, [Problem(1, 1, "", message)])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -109,6 +113,10 @@ def parse_text(path: Path, text: str) -> dict[str, Any]:
     """Plain data from TOML text, or InvalidState naming line and column."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        line, col = _too_deep(text)
+        message = "arrays or inline tables are nested too deeply to read"
+        raise InvalidState(path, [Problem(line, col, "", f"TOML syntax: {message}")]) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _AT.search(message)
@@ -122,13 +130,39 @@ def parse_text(path: Path, text: str) -> dict[str, Any]:
         raise InvalidState(path, [Problem(line, col, "", f"TOML syntax: {reason}")]) from None
 
 
+def _too_deep(text: str, limit: int = 100) -> tuple[int, int]:
+    """Where brackets first nest deeper than `limit` (a guess: strings are not skipped)."""
+    depth = 0
+    for offset, ch in enumerate(text):
+        depth += 1 if ch in "[{" else -1 if ch in "]}" else 0
+        if depth > limit:
+            before = text[:offset]
+            return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+    return 1, 1
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _dotted(path: TomlPath) -> str:
+    """A key path as TOML writes it: `operators."my op".name`; array indexes as numbers."""
+    return ".".join(
+        str(p) if isinstance(p, int) or _BARE_KEY.fullmatch(p) else json.dumps(p) for p in path
+    )
+
+
 def locate(text: str, problems: list[tuple[TomlPath, str]]) -> list[Problem]:
-    """Attach line and column to (key path, message) problems."""
+    """Attach line and column to (key path, message) problems.
+
+    A key that is not in the text (a required one) gets its closest ancestor's
+    place, or the start of the file for a missing top-level key.
+    """
     positions = scan(text)
-    return [
-        Problem(*positions.locate(path), ".".join(str(p) for p in path), message)
-        for path, message in problems
-    ]
+    located: list[Problem] = []
+    for path, message in problems:
+        line, col = positions.locate(path)
+        located.append(Problem(line or 1, col or 1, _dotted(path), message))
+    return located
 
 
 def validate_text(

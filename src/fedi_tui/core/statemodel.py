@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -121,6 +122,17 @@ def _explain(model: type[BaseModel], err: ErrorDetails) -> tuple[TomlPath, str]:
         return path, f"unknown key {key!r}{_suggest(key, allowed)}"
     if kind == "missing":
         return path, f"required key {path[-1]!s} is missing" if path else _KIND[kind]
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        # the section's `kind` key is missing or names no known kind: point at that key
+        ctx = err.get("ctx") or {}
+        field = str(ctx.get("discriminator", "kind")).strip("'")
+        tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        if kind == "union_tag_not_found":
+            return (*path, field), f"required key {field} is missing"
+        tag = str(ctx.get("tag", ""))
+        close = difflib.get_close_matches(tag, tags, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(tags)}"
+        return (*path, field), f"unknown {field} {tag!r}; {hint}"
     message = _KIND.get(kind)
     if message is None:
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -136,19 +148,24 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath,
     path: list[str | int] = []
     current: Any = model
     allowed: list[str] = []
+    tagged = False
     for part in loc:
         current = _unwrap(current)
         if part == "[key]":
             continue
+        after_tag, tagged = tagged, False
         if isinstance(current, type) and issubclass(current, BaseModel):
             allowed = [f.alias or n for n, f in current.model_fields.items()]
             field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
+            if field is None and not after_tag and _is_tag(current, part):
+                tagged = True  # the tag of a one-member discriminated union: not a TOML key
+                continue
             path.append(part)
             current = field.annotation if field else None
         elif _is_union(current):
             choice = _pick_member(current, part)
             if choice is not None:  # a discriminator tag: not a TOML key
-                current = choice
+                current, tagged = choice, True
                 continue
             path.append(part)
             current = None
@@ -178,8 +195,12 @@ def _is_union(tp: Any) -> bool:
 def _pick_member(tp: Any, tag: str | int) -> Any:
     for member in typing.get_args(tp):
         member = _unwrap(member)
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            kind = member.model_fields.get("kind")
-            if kind is not None and tag in typing.get_args(kind.annotation):
-                return member
+        if isinstance(member, type) and issubclass(member, BaseModel) and _is_tag(member, tag):
+            return member
     return None
+
+
+def _is_tag(model: type[BaseModel], tag: str | int) -> bool:
+    """Whether `tag` is a value of the model's `kind` discriminator."""
+    kind = model.model_fields.get("kind")
+    return kind is not None and tag in typing.get_args(kind.annotation)

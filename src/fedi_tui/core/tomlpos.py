@@ -185,9 +185,11 @@ class _Scanner:
         self.i += 2 if is_array else 1
         path: Path_ = tuple(parts)
         if is_array:
-            n = self.array_counts.get(path, 0)
-            self.array_counts[path] = n + 1
-            path = (*path, n)
+            # [[a.b]] after [[a]] is a new element of a[last].b: count per indexed parent
+            array = (*self._index_arrays(path[:-1]), path[-1])
+            n = self.array_counts.get(array, 0)
+            self.array_counts[array] = n + 1
+            path = (*array, n)
         else:
             path = self._index_arrays(path)
         at = self.linecol(start)
@@ -200,7 +202,7 @@ class _Scanner:
         out: list[str | int] = []
         for part in path:
             out.append(part)
-            count = self.array_counts.get(tuple(p for p in out if isinstance(p, str)))
+            count = self.array_counts.get(tuple(out))
             if count is not None:
                 out.append(count - 1)
         return tuple(out)

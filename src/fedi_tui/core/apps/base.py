@@ -76,9 +76,68 @@ class AppOptions(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class SecretNeed:
+    """A secret file the app reads on its machine: `<secretsDir>/<app>/<name>`."""
+
+    name: str
+    kind: Literal["random", "s3-env", "env"]
+    """random: 64 random hex characters; s3-env: the bucket key as AWS_* variables;
+    env: an environment file with `variables` set to random values plus the S3 key."""
+    variables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BucketNeed:
+    """An S3 bucket: named `<operator>-<app>` plus the suffix."""
+
+    suffix: str = ""
+    public: bool = False
+    """Served to the world (media), not only through the app."""
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What one application instance needs from the provider."""
+
+    app: str
+    operator: str
+    domain: str
+    cores: int
+    memory_gib: int
+    disk_gib: int
+    s3_quota_gib: int
+    postgresql: bool
+    redis: bool
+    buckets: tuple[str, ...]
+    public_buckets: tuple[str, ...]
+    secrets: tuple[SecretNeed, ...]
+    health_url: str
+
+
+def camel(name: str) -> str:
+    """`media_retention_days` → `mediaRetentionDays` (Nix option naming)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def nix_values(options: BaseModel) -> dict[str, object]:
+    """The options as `fediversity.<app>` values: camelCase, unset and fedi-tui-only left out."""
+    out: dict[str, object] = {}
+    for name, field in type(options).model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("nix") is False:
+            continue
+        value = getattr(options, name)
+        if value is None:
+            continue
+        out[camel(name)] = nix_values(value) if isinstance(value, BaseModel) else value
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class AppModule:
-    """An application fedi-tui can run: its options model and resource presets."""
+    """An application fedi-tui can run: its options, presets and needs."""
 
     name: str
     """Key in fedi.toml (`operators.<id>.apps.<name>`) and in the Nix module."""
@@ -88,3 +147,34 @@ class AppModule:
     """One line on what it is."""
     options: type[AppOptions]
     sizes: dict[Size, SizePreset]
+    secrets: tuple[SecretNeed, ...]
+    buckets: tuple[BucketNeed, ...] = (BucketNeed(),)
+    postgresql: bool = True
+    redis: bool = True
+    health_path: str = "/"
+
+    def domain(self, options: AppOptions, operator_domain: str) -> str:
+        return options.domain or f"{self.name}.{operator_domain}"
+
+    def requirements(
+        self, operator: str, operator_domain: str, options: AppOptions
+    ) -> Requirements:
+        preset = self.sizes[options.size]
+        domain = self.domain(options, operator_domain)
+        names = tuple(f"{operator}-{self.name}{b.suffix}" for b in self.buckets)
+        public = tuple(n for n, b in zip(names, self.buckets, strict=True) if b.public)
+        return Requirements(
+            app=self.name,
+            operator=operator,
+            domain=domain,
+            cores=preset.cores,
+            memory_gib=preset.memory_gib,
+            disk_gib=preset.disk_gib,
+            s3_quota_gib=preset.s3_quota_gib,
+            postgresql=self.postgresql,
+            redis=self.redis,
+            buckets=names,
+            public_buckets=public,
+            secrets=self.secrets,
+            health_url=f"https://{domain}{self.health_path}",
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, SizePreset
+from fedi_tui.core.apps.base import AppModule, AppOptions, BucketNeed, SecretNeed, SizePreset
 
 
 class MastodonOptions(AppOptions):
@@ -19,6 +19,9 @@ MASTODON = AppModule(
     title="Mastodon",
     summary="Microblogging: short posts, follows and timelines across the Fediverse.",
     options=MastodonOptions,
+    secrets=(SecretNeed("secret-key-base", "random"), SecretNeed("s3.env", "s3-env")),
+    buckets=(BucketNeed(public=True),),
+    health_path="/health",
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=6, disk_gib=30, s3_quota_gib=200),

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, SizePreset
+from fedi_tui.core.apps.base import AppModule, AppOptions, BucketNeed, SecretNeed, SizePreset
 
 Resolution = Literal["144p", "240p", "360p", "480p", "720p", "1080p", "1440p", "2160p"]
 DEFAULT_RESOLUTIONS: tuple[Resolution, ...] = ("480p", "720p", "1080p")
@@ -39,6 +39,9 @@ PEERTUBE = AppModule(
     title="PeerTube",
     summary="Video hosting and live streaming, federated with ActivityPub.",
     options=PeertubeOptions,
+    secrets=(SecretNeed("secrets", "random"), SecretNeed("s3.env", "s3-env")),
+    buckets=(BucketNeed(public=True),),
+    health_path="/api/v1/ping",
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),
         "small": SizePreset(users=100, cores=4, memory_gib=8, disk_gib=40, s3_quota_gib=1_000),

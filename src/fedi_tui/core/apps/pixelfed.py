@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, SizePreset
+from fedi_tui.core.apps.base import AppModule, AppOptions, BucketNeed, SecretNeed, SizePreset
 
 
 class PixelfedOptions(AppOptions):
@@ -21,6 +21,10 @@ PIXELFED = AppModule(
     title="Pixelfed",
     summary="Photo sharing: albums, stories and collections across the Fediverse.",
     options=PixelfedOptions,
+    secrets=(SecretNeed("app.env", "env", ("APP_KEY",)),),
+    buckets=(BucketNeed(public=True),),
+    redis=True,
+    health_path="/api/nodeinfo/2.0.json",
     sizes={
         "tiny": SizePreset(users=10, cores=1, memory_gib=2, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

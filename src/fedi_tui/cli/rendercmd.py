@@ -1,0 +1,66 @@
+"""render: write the NixOS configuration of every machine to a directory."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from fedi_tui.cli.common import EXIT_OK, load
+from fedi_tui.core.atomicfile import write_atomic
+from fedi_tui.core.errors import FediError
+from fedi_tui.core.render import machines_per_operator, module_files, render_machine
+from fedi_tui.core.statedir import state_dir
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "render",
+        help="write each machine's NixOS configuration",
+        description="Render one directory per machine: configuration.nix, the fediversity "
+        "NixOS modules and manifest.json with a content hash. Secrets are never written; "
+        "the configuration names the root-only files that hold them on the machine.",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", type=Path, help="output directory (default: <state dir>/rendered)"
+    )
+    p.add_argument("--operator", metavar="ID", help="only this operator's machines")
+    p.set_defaults(func=cmd_render)
+
+
+def nix_modules_dir() -> Path:
+    """The fediversity NixOS modules shipped with fedi-tui."""
+    here = Path(__file__).resolve()
+    for base in (here.parents[1] / "_nix", here.parents[3] / "nix"):
+        candidate = base / "modules" / "fediversity"
+        if (candidate / "default.nix").is_file():
+            return candidate
+    raise FediError("the fediversity NixOS modules were not found next to fedi-tui; reinstall it")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    loaded = load(args)
+    spec = loaded.spec
+    if args.operator and args.operator not in spec.operators:
+        raise FediError(
+            f"--operator {args.operator}: no such operator; known: {', '.join(spec.operators)}"
+        )
+    out: Path = args.out or state_dir(loaded.path, spec) / "rendered"
+    modules = module_files(nix_modules_dir())
+    machines = [
+        m for m in machines_per_operator(spec) if not args.operator or m.operator == args.operator
+    ]
+    for machine in machines:
+        rendered = render_machine(spec, machine, modules)
+        target = out / machine.name
+        tmp = out / f".{machine.name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        for rel, text in rendered.files.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text.encode("utf-8"))
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        print(f"{target}  {rendered.hash[:12]}  {', '.join(a.module.name for a in machine.apps)}")
+    print(f"rendered {len(machines)} machine{'s' if len(machines) != 1 else ''} into {out}")
+    return EXIT_OK

@@ -45,7 +45,7 @@ def main() -> None:
         errors = parse_files(paths)
         verdict = "all parse" if not errors else f"{len(errors)} FAIL"
         took = time.perf_counter() - t0
-        print(f"nix-instantiate --parse of {len(paths)} files in one call: {verdict} ({took:.2f} s)")
+        print(f"nix-instantiate --parse of {len(paths)} files, one call: {verdict} ({took:.2f} s)")
     finally:
         shutil.rmtree(tmp)
 

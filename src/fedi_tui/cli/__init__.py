@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 from fedi_tui import __version__
 from fedi_tui.cli import appcmds, rendercmd, statecmds
-from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, user_dirs
+from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER
+from fedi_tui.core.userdirs import user_dirs
 from fedi_tui.core.errors import FediError
 
 MODULES = (statecmds, appcmds, rendercmd)

@@ -26,6 +26,10 @@ from fedi_tui.core.validators import (
 )
 
 
+Fingerprint = Annotated[str, Field(pattern=r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")]
+"""SHA-256 of a DER certificate as 32 upper-case hex pairs joined by ':'."""
+
+
 class Spec(BaseModel):
     """Base of every persisted model: strict types, unknown keys refused, field docs kept."""
 
@@ -155,7 +159,7 @@ class ProxmoxRuntimeSpec(Spec):
     """The API token secret, as a reference."""
     ca_file: str | None = None
     """CA certificate that signed the API's TLS certificate."""
-    fingerprint: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+    fingerprint: Fingerprint | None = None
     """SHA-256 fingerprint of the API's TLS certificate (AA:BB:…), instead of ca_file."""
     nodes: dict[str, NodeSpec] = Field(min_length=1)
     """Nodes fedi-tui may use, with their declared capacity."""
@@ -210,6 +214,14 @@ class GarageStorageSpec(Spec):
     """S3 region name configured in Garage."""
     ca_file: str | None = None
     """CA certificate for the endpoints' TLS, if not in the system store."""
+    fingerprint: Fingerprint | None = None
+    """SHA-256 fingerprint of the endpoints' TLS certificate (AA:BB:…), instead of ca_file."""
+
+    @model_validator(mode="after")
+    def _one_trust_anchor(self) -> GarageStorageSpec:
+        if self.ca_file is not None and self.fingerprint is not None:
+            raise ValueError("give ca_file or fingerprint, not both")
+        return self
 
 
 StorageSpec = Annotated[GarageStorageSpec, Field(discriminator="kind")]

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from fedi_tui.adapters.nixtool import parse_files
 from fedi_tui.cli.rendercmd import nix_modules_dir
-from fedi_tui.core.render import machines_per_operator, module_files, render_machine
+from fedi_tui.core.mapping import map_resources
+from fedi_tui.core.recorded import RecordedState
+from fedi_tui.core.render import module_files, render_machine
 from fedi_tui.core.statefile import load_state
 from tests.bench.gen_large_state import large_state_text
 
@@ -27,7 +29,7 @@ def main() -> None:
         spec = load_state(state).spec
         modules = module_files(nix_modules_dir())
         t0 = time.perf_counter()
-        machines = machines_per_operator(spec)
+        machines = map_resources(spec, RecordedState()).machines
         rendered = [render_machine(spec, m, modules) for m in machines]
         elapsed = time.perf_counter() - t0
         print(

@@ -46,7 +46,7 @@ def large_state_text(operators: int = OPERATORS, nodes: int = NODES) -> str:
             f"[runtimes.{cluster}.nodes]",
         ]
         out += [
-            f"pve{n + 1:02d} = {{ cores = 64, memory_gib = 512, disk_gib = 8000 }}"
+            f"pve{n + 1:02d} = {{ cores = 128, memory_gib = 1024, disk_gib = 8000 }}"
             for n in node_ids
         ]
         out.append("")

@@ -16,8 +16,10 @@ from fedi_tui.cli import main
 from fedi_tui.cli.rendercmd import nix_modules_dir
 from fedi_tui.core.apps.base import AppOptions, camel
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.mapping import map_resources
 from fedi_tui.core.nixexpr import expr, string
-from fedi_tui.core.render import machines_per_operator, module_files, render_machine
+from fedi_tui.core.recorded import RecordedState
+from fedi_tui.core.render import module_files, render_all
 from fedi_tui.core.secretgen import generate_all
 from fedi_tui.core.statefile import load_state, save_state
 from fedi_tui.core.tomledit import Edit
@@ -31,7 +33,8 @@ GOLDEN = ROOT / "tests" / "golden" / "demo"
 def _render(state: Path) -> dict[str, dict[str, str]]:
     spec = load_state(state).spec
     modules = module_files(nix_modules_dir())
-    return {m.name: render_machine(spec, m, modules).files for m in machines_per_operator(spec)}
+    config = map_resources(spec, RecordedState())
+    return {name: r.files for name, r in render_all(spec, config, modules).items()}
 
 
 def _write(rendered: dict[str, dict[str, str]], out: Path) -> list[Path]:
@@ -82,11 +85,17 @@ def test_rendered_demo_matches_golden_files(tmp_path: Path) -> None:
 def test_render_command_writes_one_directory_per_machine(demo_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["-s", str(demo_copy), "render", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["coop", "photoclub", "school"]
-    manifest = json.loads((out / "coop" / "manifest.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bare-1",
+        "coop-mastodon",
+        "coop-peertube",
+        "photoclub-pixelfed",
+    ]
+    manifest = json.loads((out / "bare-1" / "manifest.json").read_text())
     assert manifest["apps"] == ["mastodon", "peertube"]
+    assert manifest["operators"] == ["school"]
     assert set(manifest["files"]) == {
-        str(p.relative_to(out / "coop")) for p in (out / "coop").rglob("*.nix")
+        str(p.relative_to(out / "bare-1")) for p in (out / "bare-1").rglob("*.nix")
     }
     assert main(["-s", str(demo_copy), "render", "--out", str(out), "--operator", "school"]) == 0
     assert main(["-s", str(demo_copy), "render", "--operator", "nobody"]) == 1
@@ -103,11 +112,9 @@ def test_manifest_hash_changes_with_content(demo_copy: Path) -> None:
         [Edit(("operators", "coop", "apps", "mastodon", "site_title"), "New")],
     )
     after = _render(demo_copy)
-    assert (
-        json.loads(after["coop"]["manifest.json"])["hash"]
-        != json.loads(before["coop"]["manifest.json"])["hash"]
-    )
-    assert after["school"] == before["school"]
+    new_hash = json.loads(after["coop-mastodon"]["manifest.json"])["hash"]
+    assert new_hash != json.loads(before["coop-mastodon"]["manifest.json"])["hash"]
+    assert after["coop-peertube"] == before["coop-peertube"]
 
 
 # --- values read back exactly ---------------------------------------------------
@@ -131,7 +138,7 @@ def test_strings_read_back_unchanged(values: list[str], attrs: dict[str, str]) -
 def test_operator_name_cannot_change_structure(demo_copy: Path, tmp_path: Path) -> None:
     evil = 'x"; services.openssh.enable = false; "'
     save_state(load_state(demo_copy), [Edit(("operators", "coop", "name"), evil)])
-    files = _render(demo_copy)["coop"]
+    files = _render(demo_copy)["coop-peertube"]
     path = tmp_path / "configuration.nix"
     path.write_text(files["configuration.nix"])
     config = eval_json(f"(import {path} {{ }}).fediversity.peertube")
@@ -162,7 +169,7 @@ def test_generated_secrets_never_appear_in_rendered_files() -> None:
     spec = load_state(DEMO).spec
     rendered = _render(DEMO)
     secret_values: list[str] = []
-    for machine in machines_per_operator(spec):
+    for machine in map_resources(spec, RecordedState()).machines:
         for app in machine.apps:
             generated = generate_all(
                 app.requirements, "GK" + "a1" * 12, SecretStr("s" * 8 + "x" * 56)
@@ -247,7 +254,7 @@ def test_python_options_match_nix_options(app: str) -> None:
 
 
 def test_golden_directory_is_not_empty() -> None:
-    assert (GOLDEN / "coop" / "configuration.nix").is_file()
+    assert (GOLDEN / "bare-1" / "configuration.nix").is_file()
 
 
 def write_golden() -> None:  # pragma: no cover - run by hand after reviewing a change

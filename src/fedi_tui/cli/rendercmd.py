@@ -9,7 +9,9 @@ from pathlib import Path
 from fedi_tui.cli.common import EXIT_OK, load
 from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.render import machines_per_operator, module_files, render_machine
+from fedi_tui.core.mapping import map_resources
+from fedi_tui.core.recorded import load_recorded
+from fedi_tui.core.render import module_files, render_machine
 from fedi_tui.core.statedir import state_dir
 
 
@@ -45,11 +47,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise FediError(
             f"--operator {args.operator}: no such operator; known: {', '.join(spec.operators)}"
         )
-    out: Path = args.out or state_dir(loaded.path, spec) / "rendered"
+    where = state_dir(loaded.path, spec)
+    out: Path = args.out or where / "rendered"
     modules = module_files(nix_modules_dir())
-    machines = [
-        m for m in machines_per_operator(spec) if not args.operator or m.operator == args.operator
-    ]
+    config = map_resources(spec, load_recorded(where))
+    if args.operator:
+        config = config.only_operator(args.operator)
+    machines = config.machines
     for machine in machines:
         rendered = render_machine(spec, machine, modules)
         target = out / machine.name

@@ -13,33 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, Requirements, nix_values
-from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.apps.base import nix_values
+from fedi_tui.core.configuration import Configuration, Machine
 from fedi_tui.core.nixexpr import Raw, expr
 from fedi_tui.core.spec import ProxmoxRuntimeSpec
 from fedi_tui.core.statemodel import StateSpec
 
 STATE_VERSION = "25.05"
 MODULE_DIR = "fediversity"
-
-
-@dataclass(frozen=True)
-class AppInstance:
-    """One application of one operator, with what it needs."""
-
-    module: AppModule
-    options: AppOptions
-    requirements: Requirements
-
-
-@dataclass(frozen=True)
-class MachineConfig:
-    """A machine and the app instances placed on it."""
-
-    name: str
-    operator: str
-    runtime: str
-    apps: tuple[AppInstance, ...]
 
 
 @dataclass(frozen=True)
@@ -51,33 +32,9 @@ class RenderedMachine:
     """sha256 over every file but the manifest: what changed if it changed."""
 
 
-def app_instances(spec: StateSpec, operator: str) -> tuple[AppInstance, ...]:
-    op = spec.operators[operator]
-    modules = installed_apps()
-    out = []
-    for name, options in op.apps.items():
-        if options.enable:
-            module = modules[name]
-            out.append(
-                AppInstance(module, options, module.requirements(operator, op.domain, options))
-            )
-    return tuple(out)
-
-
-def machines_per_operator(spec: StateSpec) -> list[MachineConfig]:
-    """Interim placement: one machine per operator with all its enabled apps."""
-    machines = []
-    for op_id, op in spec.operators.items():
-        apps = app_instances(spec, op_id)
-        if apps:
-            machines.append(MachineConfig(op_id, op_id, op.runtime, apps))
-    return machines
-
-
-def configuration(spec: StateSpec, machine: MachineConfig) -> str:
+def configuration(spec: StateSpec, machine: Machine) -> str:
     """configuration.nix for one machine."""
-    op = spec.operators[machine.operator]
-    storage = spec.storage[op.storage]
+    storage = spec.storage[machine.storage]
     runtime = spec.runtimes[machine.runtime]
     ssh = runtime.ssh
     fediversity: dict[str, object] = {
@@ -87,7 +44,7 @@ def configuration(spec: StateSpec, machine: MachineConfig) -> str:
     for app in machine.apps:
         values = nix_values(app.options)
         values["domain"] = app.requirements.domain
-        values["siteTitle"] = app.options.site_title or op.name
+        values["siteTitle"] = app.options.site_title or spec.operators[app.operator].name
         values["s3"] = {"bucket": app.requirements.buckets[0]}
         fediversity[app.module.name] = values
     body: dict[str | tuple[str, ...], object] = {
@@ -120,7 +77,7 @@ def module_files(modules_dir: Path) -> dict[str, str]:
 
 
 def render_machine(
-    spec: StateSpec, machine: MachineConfig, modules: Mapping[str, str]
+    spec: StateSpec, machine: Machine, modules: Mapping[str, str]
 ) -> RenderedMachine:
     files = {"configuration.nix": configuration(spec, machine), **modules}
     hashes = {
@@ -129,7 +86,7 @@ def render_machine(
     total = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in hashes.items()).encode()).hexdigest()
     manifest = {
         "machine": machine.name,
-        "operator": machine.operator,
+        "operators": list(machine.operators),
         "runtime": machine.runtime,
         "apps": [a.module.name for a in machine.apps],
         "files": hashes,
@@ -137,3 +94,10 @@ def render_machine(
     }
     files["manifest.json"] = json.dumps(manifest, indent=2) + "\n"
     return RenderedMachine(machine.name, files, total)
+
+
+def render_all(
+    spec: StateSpec, config: Configuration, modules: Mapping[str, str]
+) -> dict[str, RenderedMachine]:
+    """Every machine of a configuration, by name."""
+    return {m.name: render_machine(spec, m, modules) for m in config.machines}

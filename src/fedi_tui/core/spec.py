@@ -25,7 +25,6 @@ from fedi_tui.core.validators import (
     Username,
 )
 
-
 Fingerprint = Annotated[str, Field(pattern=r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")]
 """SHA-256 of a DER certificate as 32 upper-case hex pairs joined by ':'."""
 
@@ -147,6 +146,17 @@ class NetworkSpec(Spec):
         return ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
 
 
+class OvercommitSpec(Spec):
+    """How far placement may commit a node beyond its capacity."""
+
+    cpu: float = Field(default=4.0, ge=1.0, le=16.0)
+    """Virtual cores per physical core."""
+    memory: float = Field(default=1.0, ge=0.5, le=2.0)
+    """Memory ratio; above 1.0 relies on ballooning."""
+    disk: float = Field(default=1.0, ge=0.5, le=4.0)
+    """Disk ratio; above 1.0 relies on thin provisioning."""
+
+
 class ProxmoxRuntimeSpec(Spec):
     """A Proxmox VE cluster; fedi-tui creates one VM per app or per operator on it."""
 
@@ -175,6 +185,14 @@ class ProxmoxRuntimeSpec(Spec):
     """How to log in to the VMs once they run."""
     placement: Literal["vm-per-app", "vm-per-operator"] = "vm-per-app"
     """One VM per application instance, or one VM per operator holding all its apps."""
+    overcommit: OvercommitSpec = Field(default_factory=OvercommitSpec)
+    """Limits for placing VMs on nodes."""
+    vmids: str = Field(default="10000-19999", pattern=r"^\d{3,9}-\d{3,9}$")
+    """Range of VM ids fedi-tui allocates from, 'first-last'."""
+
+    def vmid_range(self) -> range:
+        first, _, last = self.vmids.partition("-")
+        return range(int(first), int(last) + 1)
 
     @model_validator(mode="after")
     def _one_trust_anchor(self) -> ProxmoxRuntimeSpec:

@@ -1,0 +1,142 @@
+"""plan: what applying the state file would change."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, load
+from fedi_tui.cli.rendercmd import nix_modules_dir
+from fedi_tui.core.errors import FediError
+from fedi_tui.core.facts import load_facts
+from fedi_tui.core.planning import Planned, plan_state
+from fedi_tui.core.recorded import load_recorded
+from fedi_tui.core.render import module_files
+from fedi_tui.core.statedir import state_dir
+
+PLAN_FORMAT = 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="show what applying would change (exit 0: nothing, 2: changes)",
+        description="Map every operator's apps onto the provider's resources, render their "
+        "NixOS configurations and compare with what was recorded as done. Exit 0 when "
+        "nothing would change, 2 when something would, 1 on error.",
+    )
+    p.add_argument("--json", action="store_true", help="print a machine-readable plan")
+    p.add_argument("--operator", metavar="ID", help="only this operator's resources")
+    p.add_argument(
+        "--explain", action="store_true", help="say why each machine is placed where it is"
+    )
+    p.add_argument("--prune-data", action="store_true", help="also delete buckets of removed apps")
+    p.add_argument(
+        "--facts", metavar="FILE", help="observed node capacity (JSON) instead of declared"
+    )
+    p.add_argument("--no-diff", action="store_true", help="leave out configuration diffs")
+    p.set_defaults(func=cmd_plan)
+
+
+def make(args: argparse.Namespace) -> Planned:
+    loaded = load(args)
+    spec = loaded.spec
+    if args.operator and args.operator not in spec.operators:
+        raise FediError(
+            f"--operator {args.operator}: no such operator; known: {', '.join(spec.operators)}"
+        )
+    facts = load_facts(Path(args.facts)) if args.facts else None
+    recorded = load_recorded(state_dir(loaded.path, spec))
+    return plan_state(
+        spec,
+        recorded,
+        module_files(nix_modules_dir()),
+        facts=facts,
+        prune_data=args.prune_data,
+        operator=args.operator,
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    planned = make(args)
+    if args.json:
+        json.dump(plan_document(planned), sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        print_plan(planned, explain=args.explain, diffs=not args.no_diff)
+    return EXIT_OK if planned.plan.empty else EXIT_CHANGES
+
+
+_MARK = {"create": "+", "change": "~", "destroy": "-", "check": "?"}
+
+
+def print_plan(planned: Planned, *, explain: bool, diffs: bool) -> None:
+    plan = planned.plan
+    if explain:
+        print("Placement:")
+        for m in planned.config.machines:
+            where = f"{m.node} vmid {m.vmid} {m.address}" if m.kind == "proxmox" else f"{m.address}"
+            print(f"  {m.name} → {where}: {m.reason}")
+        print()
+    if plan.empty:
+        print("No changes: the recorded state matches fedi.toml.")
+    for step in plan.steps:
+        after = f"  (after {', '.join(step.depends_on)})" if step.depends_on else ""
+        print(f"  {_MARK[step.action]} {step.describe()}{after}")
+    if diffs:
+        for d in plan.diffs:
+            if d.diff:
+                print()
+                print(d.diff.rstrip("\n"))
+            if d.changed_files:
+                print(f"  {d.machine}: module files changed: {', '.join(d.changed_files)}")
+    for bucket in plan.kept_buckets:
+        print(f"  note: bucket {bucket} of a removed app is kept; --prune-data deletes it")
+    print()
+    print(f"Plan: {plan.summary}.")
+
+
+def plan_document(planned: Planned) -> dict[str, Any]:
+    """The --json form; its shape is documented in the README and versioned by `format`."""
+    plan = planned.plan
+    return {
+        "format": PLAN_FORMAT,
+        "summary": {
+            "create": plan.summary.create,
+            "change": plan.summary.change,
+            "destroy": plan.summary.destroy,
+        },
+        "steps": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "target": s.target,
+                "action": s.action,
+                "depends_on": list(s.depends_on),
+                "detail": dict(s.detail),
+            }
+            for s in plan.steps
+        ],
+        "machines": [
+            {
+                "name": m.name,
+                "runtime": m.runtime,
+                "kind": m.kind,
+                "node": m.node,
+                "vmid": m.vmid,
+                "address": m.address,
+                "cores": m.cores,
+                "memory_gib": m.memory_gib,
+                "disk_gib": m.disk_gib,
+                "apps": [a.key for a in m.apps],
+                "config_hash": planned.rendered[m.name].hash,
+                "reason": m.reason,
+            }
+            for m in planned.config.machines
+        ],
+        "diffs": {d.machine: d.diff for d in plan.diffs if d.diff},
+        "kept_buckets": list(plan.kept_buckets),
+    }

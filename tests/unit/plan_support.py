@@ -1,0 +1,50 @@
+"""Helpers for plan tests: plan a state text against a recorded state, as the CLI does."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from fedi_tui.cli.rendercmd import nix_modules_dir
+from fedi_tui.core.effects import apply_plan_effects
+from fedi_tui.core.facts import ObservedFacts
+from fedi_tui.core.planning import Planned, plan_state
+from fedi_tui.core.recorded import RecordedState
+from fedi_tui.core.render import module_files
+from fedi_tui.core.statefile import validate_text
+from fedi_tui.core.statemodel import StateSpec
+
+
+@cache
+def modules() -> dict[str, str]:
+    return module_files(nix_modules_dir())
+
+
+def spec_of(text: str) -> StateSpec:
+    return validate_text(Path("fedi.toml"), text)[1]
+
+
+def plan_text(
+    text: str,
+    recorded: RecordedState | None = None,
+    facts: ObservedFacts | None = None,
+    *,
+    prune_data: bool = False,
+    operator: str | None = None,
+) -> Planned:
+    return plan_state(
+        spec_of(text),
+        recorded or RecordedState(),
+        modules(),
+        facts=facts,
+        prune_data=prune_data,
+        operator=operator,
+    )
+
+
+def applied(text: str, recorded: RecordedState | None = None) -> RecordedState:
+    """The recorded state after planning `text` and applying every step as planned."""
+    planned = plan_text(text, recorded)
+    return apply_plan_effects(
+        recorded or RecordedState(), planned.plan, planned.config, planned.rendered
+    )

@@ -8,10 +8,7 @@ Prints each time and its ratio to loading (parse + validate) the same state, in 
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from fedi_tui.cli.rendercmd import nix_modules_dir
@@ -21,15 +18,7 @@ from fedi_tui.core.recorded import RecordedState
 from fedi_tui.core.render import module_files
 from fedi_tui.core.statefile import load_state
 from tests.bench.gen_large_state import large_state_text
-
-
-def median_time(fn: Callable[[], object], runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from tests.bench.timing import median_time
 
 
 def main() -> None:

@@ -9,26 +9,15 @@ The save changes one key, so it really edits and writes the file.
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
-import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 from fedi_tui.core.statefile import load_state, save_state
 from fedi_tui.core.statemodel import state_model
 from fedi_tui.core.tomledit import Edit
 from tests.bench.gen_large_state import large_state_text
-
-
-def best_of(fn: Callable[[], object], runs: int = 7) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from tests.bench.timing import median_time
 
 
 def main() -> None:
@@ -52,7 +41,7 @@ def main() -> None:
 
         baseline()
         ours()
-        base, full = best_of(baseline), best_of(ours)
+        base, full = median_time(baseline), median_time(ours)
         size = path.stat().st_size
         print(f"large state: {size:,} bytes, 500 operators, 1,500 app instances")
         print(f"tomllib parse + pydantic validate:      {base * 1000:7.1f} ms")

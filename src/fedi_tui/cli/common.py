@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fedi_tui.core.errors import FediError
 from fedi_tui.core.statefile import LoadedState, find_state_path, load_state
+from fedi_tui.core.statemodel import StateSpec
 
 EXIT_OK = 0
 EXIT_USER = 1
@@ -20,3 +22,10 @@ def state_path(args: argparse.Namespace) -> Path:
 
 def load(args: argparse.Namespace) -> LoadedState:
     return load_state(state_path(args))
+
+
+def check_operator(spec: StateSpec, operator: str | None) -> None:
+    """Refuse an --operator that names no operator."""
+    if operator is not None and operator not in spec.operators:
+        known = ", ".join(spec.operators) or "none"
+        raise FediError(f"--operator {operator}: no such operator; known: {known}")

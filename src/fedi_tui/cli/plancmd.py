@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, load
+from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, check_operator, load
 from fedi_tui.cli.rendercmd import nix_modules_dir
-from fedi_tui.core.errors import FediError
 from fedi_tui.core.facts import load_facts
 from fedi_tui.core.planning import Planned, plan_state
 from fedi_tui.core.recorded import load_recorded
@@ -44,10 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def make(args: argparse.Namespace) -> Planned:
     loaded = load(args)
     spec = loaded.spec
-    if args.operator and args.operator not in spec.operators:
-        raise FediError(
-            f"--operator {args.operator}: no such operator; known: {', '.join(spec.operators)}"
-        )
+    check_operator(spec, args.operator)
     facts = load_facts(Path(args.facts)) if args.facts else None
     recorded = load_recorded(state_dir(loaded.path, spec))
     return plan_state(
@@ -123,14 +119,8 @@ def plan_document(planned: Planned) -> dict[str, Any]:
         "machines": [
             {
                 "name": m.name,
-                "runtime": m.runtime,
                 "kind": m.kind,
-                "node": m.node,
-                "vmid": m.vmid,
-                "address": m.address,
-                "cores": m.cores,
-                "memory_gib": m.memory_gib,
-                "disk_gib": m.disk_gib,
+                **m.placement(),
                 "apps": [a.key for a in m.apps],
                 "config_hash": planned.rendered[m.name].hash,
                 "reason": m.reason,

@@ -6,7 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from fedi_tui.cli.common import EXIT_OK, load
+from fedi_tui.cli.common import EXIT_OK, check_operator, load
 from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.mapping import map_resources
@@ -43,10 +43,7 @@ def nix_modules_dir() -> Path:
 def cmd_render(args: argparse.Namespace) -> int:
     loaded = load(args)
     spec = loaded.spec
-    if args.operator and args.operator not in spec.operators:
-        raise FediError(
-            f"--operator {args.operator}: no such operator; known: {', '.join(spec.operators)}"
-        )
+    check_operator(spec, args.operator)
     where = state_dir(loaded.path, spec)
     out: Path = args.out or where / "rendered"
     modules = module_files(nix_modules_dir())

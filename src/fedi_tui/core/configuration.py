@@ -49,6 +49,18 @@ class Machine:
     def operators(self) -> tuple[str, ...]:
         return tuple(sorted({a.operator for a in self.apps}))
 
+    def placement(self) -> dict[str, str | int | None]:
+        """Where it runs and how big it is, for plans and reports."""
+        return {
+            "runtime": self.runtime,
+            "node": self.node,
+            "vmid": self.vmid,
+            "address": self.address,
+            "cores": self.cores,
+            "memory_gib": self.memory_gib,
+            "disk_gib": self.disk_gib,
+        }
+
 
 @dataclass(frozen=True)
 class Bucket:

@@ -156,20 +156,11 @@ def _machine_steps(
     ready: tuple[str, ...] = ()
     if m.kind == "proxmox":
         if rec is None or rec.vmid is None:
-            detail: Detail = {
-                "runtime": m.runtime,
-                "node": m.node,
-                "vmid": m.vmid,
-                "address": m.address,
-                "cores": m.cores,
-                "memory_gib": m.memory_gib,
-                "disk_gib": m.disk_gib,
-            }
-            steps.append(Step("create-vm", m.name, "create", (), detail))
+            steps.append(Step("create-vm", m.name, "create", (), m.placement()))
             created.add(f"machine:{m.name}")
             ready = (f"create-vm:{m.name}",)
         elif (rec.cores, rec.memory_gib) != (m.cores, m.memory_gib) or m.disk_gib > rec.disk_gib:
-            detail = {
+            detail: Detail = {
                 "cores": m.cores,
                 "memory_gib": m.memory_gib,
                 "disk_gib": max(m.disk_gib, rec.disk_gib),

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fedi_tui.cli import main
 from fedi_tui.core.effects import apply_plan_effects
+from fedi_tui.core.mapping import PlacementError
 from fedi_tui.core.recorded import RecordedState, dump_recorded
 from tests.unit.plan_support import applied, plan_text
 
@@ -184,3 +185,37 @@ def test_plan_explain_and_errors(
     assert main(["-s", str(demo_copy), "plan", "--facts", str(facts)]) == 1
     err = capsys.readouterr().err
     assert "no node has" in err and "most free: pve2 with 2 GiB" in err
+
+
+@common
+@given(states, st.sampled_from([1.0, 2.0, 4.0]))
+def test_no_node_is_committed_beyond_its_ratio(shape: dict, cpu_ratio: float) -> None:  # type: ignore[type-arg]
+    doc = tomlkit.parse(state_text(shape))
+    doc["runtimes"]["pve"]["overcommit"] = {"cpu": cpu_ratio}  # type: ignore[index]
+    for node in doc["runtimes"]["pve"]["nodes"].values():  # type: ignore[index, union-attr]
+        node["cores"] = 6
+    text = tomlkit.dumps(doc)
+    try:
+        planned = plan_text(text)
+    except PlacementError as exc:
+        assert all("needs" in r or "exhausted" in r for r in exc.reasons)
+        return
+    used: dict[str, list[int]] = {}
+    for m in planned.config.machines:
+        if m.node is not None:
+            totals = used.setdefault(m.node, [0, 0, 0])
+            totals[0] += m.cores
+            totals[1] += m.memory_gib
+            totals[2] += m.disk_gib
+    for cores, memory, disk in used.values():
+        assert cores <= 6 * cpu_ratio and memory <= 64 and disk <= 1000
+
+
+def test_a_corrupt_recorded_state_is_reported_not_a_traceback(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (demo_copy.parent / ".fedi").mkdir()
+    (demo_copy.parent / ".fedi" / "recorded.json").write_text('{"schema": 1, "machines": [}')
+    assert main(["-s", str(demo_copy), "plan"]) == 1
+    err = capsys.readouterr().err
+    assert "recorded.json:1:" in err and "restore it from a backup" in err

@@ -31,7 +31,9 @@ ELEMENT = "*"
 Segments = tuple[str, ...]
 
 REFERENCE_ENV = "FEDI_TUI_NIXOS_OPTIONS"
-DEFAULT_REFERENCE = Path("/work/shared/reference/nixos-options.json")
+# A copy of shared/reference/nixos-options.json, so the tests run in a clone of this
+# repository alone; tests/unit/test_reference_copies.py keeps it equal to the original.
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "nixos-options.json"
 
 # Options outside the services the reference covers that modules may set.
 # The reference cannot vouch for these: keep the list short and say why each is needed.

@@ -126,3 +126,13 @@ def test_unexpected_error_prints_one_line_and_logs_trace(
     assert len(err.splitlines()) == 1 and "internal error (RuntimeError)" in err
     log = Path(err.split("full trace in ")[1].split(". Please")[0])
     assert "RuntimeError: boom" in log.read_text()
+
+
+def test_read_only_refuses_commands_that_write(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = demo_copy.read_bytes()
+    assert main(["-s", str(demo_copy), "--read-only", "set", "provider.name", '"X"']) == 1
+    assert "--read-only" in capsys.readouterr().err
+    assert demo_copy.read_bytes() == before
+    assert main(["-s", str(demo_copy), "--read-only", "validate"]) == 0

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fedi_tui import __version__
-from fedi_tui.cli import appcmds, plancmd, rendercmd, statecmds
+from fedi_tui.cli import appcmds, plancmd, rendercmd, setupcmd, statecmds
 from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.userdirs import user_dirs
 
-MODULES = (statecmds, appcmds, rendercmd, plancmd)
+MODULES = (statecmds, appcmds, rendercmd, plancmd, setupcmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-s", "--state", metavar="PATH", help="state file (default: $FEDI_STATE or ./fedi.toml)"
     )
     parser.add_argument(
-        "--read-only", action="store_true", help="open the TUI without the means to change anything"
+        "--read-only",
+        action="store_true",
+        help="change nothing: the TUI offers no edits, and commands that write refuse",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in MODULES:
@@ -51,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fedi_tui.cli.tuicmd import run_tui  # Textual loads only for the TUI
 
             return run_tui(args)
+        if args.read_only and getattr(args, "mutates", False):
+            raise FediError(
+                f"--read-only: `{args.command}` would change the state file; run it without --read-only"
+            )
         code: int = args.func(args)
         return code
     except FediError as exc:

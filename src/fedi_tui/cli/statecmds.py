@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("key", metavar="KEY")
     p.add_argument("value", metavar="VALUE")
-    p.set_defaults(func=cmd_set)
+    p.set_defaults(func=cmd_set, mutates=True)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

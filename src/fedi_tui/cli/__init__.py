@@ -55,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_tui(args)
         if args.read_only and getattr(args, "mutates", False):
             raise FediError(
-                f"--read-only: `{args.command}` would change the state file; run it without --read-only"
+                f"--read-only: `{args.command}` would change the state file; "
+                "run it without --read-only"
             )
         code: int = args.func(args)
         return code

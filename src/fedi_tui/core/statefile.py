@@ -161,8 +161,15 @@ def locate(text: str, problems: list[tuple[TomlPath, str]]) -> list[Problem]:
     located: list[Problem] = []
     for path, message in problems:
         line, col = positions.locate(path)
-        located.append(Problem(line or 1, col or 1, _dotted(path), message))
+        located.append(Problem(line or 1, col or 1, _dotted(path), _one_line(message)))
     return located
+
+
+def _one_line(message: str) -> str:
+    """A message that prints on one line, whatever text from the file it quotes."""
+    return "".join(
+        ch if ch.isprintable() or ch == "\t" else json.dumps(ch).strip('"') for ch in message
+    )
 
 
 def validate_text(

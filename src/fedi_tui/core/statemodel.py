@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
 import typing
@@ -85,10 +86,15 @@ def check_references(data: Mapping[str, Any]) -> list[tuple[TomlPath, str]]:
                 problems.append(
                     (
                         (("operators", op_id, field)),
-                        f"no [{section}.{ref}] is defined{_suggest(ref, names)}",
+                        f"no [{section}.{_toml_key(ref)}] is defined{_suggest(ref, names)}",
                     )
                 )
     return problems
+
+
+def _toml_key(name: str) -> str:
+    """`name` as written in a TOML header: bare when it can be, else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
 
 
 def _suggest(word: str, choices: list[str]) -> str:

@@ -196,11 +196,6 @@ def test_demo_is_at_the_current_schema(tmp_path: Path) -> None:
     assert loaded.pending_upgrade == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in tomledit: a key added to a table lands after the comment block that "
-    "introduces the next section",
-)
 def test_added_key_stays_with_its_table(v2: None, v1_file: Path) -> None:
     save_state(load_state(v1_file), [])
     lines = v1_file.read_text().splitlines()

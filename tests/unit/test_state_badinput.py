@@ -324,29 +324,18 @@ def test_secret_reference_is_accepted(valid_copy: Path, cli: RunCli) -> None:
 # --- known bugs outside this area (strict: fixing them makes these pass) -------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: statecmds.parse_value echoes an unparsable VALUE, e.g. an unquoted secret",
-)
 def test_unquoted_secret_value_is_not_echoed(valid_copy: Path, cli: RunCli) -> None:
     result = cli("-s", str(valid_copy), "set", "storage.s3.admin_token", "hunter2unquoted")
     assert result.code == 1
     assert "hunter2unquoted" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: filelock.state_lock lets FileNotFoundError out when the directory is missing",
-)
 def test_set_in_missing_directory_is_a_user_error(tmp_path: Path, cli: RunCli) -> None:
     result = cli("-s", str(tmp_path / "no-such-dir" / "fedi.toml"), "set", "schema", "1")
     assert result.code == 1, result.output
     assert "no such" in result.err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: save_state reports refused values as Problem(0, 0): no line:col"
-)
 def test_refused_set_problem_is_located(valid_copy: Path, cli: RunCli) -> None:
     result = cli("-s", str(valid_copy), "set", "storage.s3.admin_token", '"hunter2"')
     assert result.code == 1
@@ -355,9 +344,6 @@ def test_refused_set_problem_is_located(valid_copy: Path, cli: RunCli) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: save_state accepts `schema = 99`, a file load_state then refuses"
-)
 def test_set_refuses_a_schema_this_program_cannot_read(valid_copy: Path, cli: RunCli) -> None:
     before = valid_copy.read_bytes()
     result = cli("-s", str(valid_copy), "set", "schema", "99")
@@ -365,9 +351,6 @@ def test_set_refuses_a_schema_this_program_cannot_read(valid_copy: Path, cli: Ru
     assert valid_copy.read_bytes() == before
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: SchemaTooNew names the file but not the line of `schema =`"
-)
 def test_newer_schema_is_located(tmp_path: Path, cli: RunCli) -> None:
     case = next(c for c in CASES if c.name == "schema_newer")
     path = _make(case, tmp_path)

@@ -112,9 +112,10 @@ def parse_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
+        # the value is not repeated: it may be a secret typed in the wrong place
         raise FediError(
-            f'{raw!r} is not a TOML value; write true, 42, ["a"], {{ env = "NAME" }} — '
-            f"and quote strings: '\"{raw}\"'"
+            'VALUE is not a TOML value; write true, 42, ["a"] or { env = "NAME" }, '
+            "and quote strings: '\"text\"'"
         ) from None
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fedi_tui.core.errors import LockHeld
+from fedi_tui.core.errors import FediError, LockHeld
 
 _held: dict[Path, int] = {}
 _guard = threading.RLock()
@@ -56,7 +56,12 @@ def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
                 _held[key] -= 1
             return
         lock = lock_path(path)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            raise FediError(f"{path.parent}: no such directory; check the --state path") from None
+        except PermissionError:
+            raise FediError(f"{lock}: permission denied; cannot lock the state file") from None
         try:
             deadline = time.monotonic() + timeout
             while True:

@@ -40,6 +40,8 @@ class SecretRef(BaseModel):
     def _refuse_plain(cls, value: Any) -> Any:
         if isinstance(value, str):
             raise ValueError(f"a secret must not be written in the file; {SECRET_HOWTO}")
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a secret reference; {SECRET_HOWTO}")
         return value
 
     @model_validator(mode="after")

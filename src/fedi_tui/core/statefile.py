@@ -19,7 +19,7 @@ from typing import Any
 
 from fedi_tui.core.apps.base import AppModule
 from fedi_tui.core.atomicfile import write_atomic
-from fedi_tui.core.errors import FediError, InvalidState, Problem, StateConflict
+from fedi_tui.core.errors import FediError, InvalidState, Problem, SchemaTooNew, StateConflict
 from fedi_tui.core.filelock import state_lock
 from fedi_tui.core.schema import upgrade_edits
 from fedi_tui.core.statemodel import StateSpec, TomlPath, validate_data
@@ -176,12 +176,21 @@ def validate_text(
     path: Path, text: str, apps: Mapping[str, AppModule] | None = None
 ) -> tuple[dict[str, Any], StateSpec, tuple[Edit, ...]]:
     data = parse_text(path, text)
-    upgrade = tuple(upgrade_edits(data, str(path)))
+    upgrade = tuple(_upgrade(path, text, data))
     current = apply_to_data(data, upgrade) if upgrade else data
     spec, problems = validate_data(current, apps)
     if problems or spec is None:
         raise InvalidState(path, locate(text, problems))
     return data, spec, upgrade
+
+
+def _upgrade(path: Path, text: str, data: dict[str, Any]) -> list[Edit]:
+    """Schema upgrade edits; a too-new schema is reported at the `schema` line."""
+    try:
+        return upgrade_edits(data, str(path))
+    except SchemaTooNew:
+        line, col = scan(text).locate(("schema",))
+        return upgrade_edits(data, f"{path}:{line}:{col}: schema")
 
 
 def load_state(path: Path, apps: Mapping[str, AppModule] | None = None) -> LoadedState:
@@ -206,11 +215,17 @@ def save_state(
     """
     path = loaded.path
     edits = [*loaded.pending_upgrade, *edits]
-    expected = apply_to_data(loaded.data, edits)
+    try:
+        expected = apply_to_data(loaded.data, edits)
+        text = apply_edits(loaded.text, edits, expected)
+    except (KeyError, ValueError) as exc:
+        raise FediError(
+            f"{path}: {exc.args[0] if exc.args else exc}; nothing was written"
+        ) from None
+    _upgrade(path, text, expected)  # refuses a schema newer than this program writes
     spec, problems = validate_data(expected, apps)
     if problems or spec is None:
-        raise InvalidState(path, [Problem(0, 0, ".".join(map(str, p)), m) for p, m in problems])
-    text = apply_edits(loaded.text, edits, expected)
+        raise InvalidState(path, locate(text, problems))
     with state_lock(path, lock_timeout):
         current = _read(path)
         if _digest(current) != loaded.digest:
@@ -221,9 +236,17 @@ def save_state(
         if text == loaded.text:
             return loaded
         raw = text.encode("utf-8")
+        _remove_leftovers(path)
         write_atomic(path.with_name(path.name + ".bak"), current)
         write_atomic(path, raw)
     return LoadedState(path, text, expected, spec, _digest(raw))
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Temp files of saves that were killed half-way (only ever written under the lock)."""
+    for pattern in (f".{path.name}.*.tmp", f".{path.name}.bak.*.tmp"):
+        for leftover in path.parent.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def update_state(

@@ -64,7 +64,7 @@ def apply_to_data(data: dict[str, Any], edits: Iterable[Edit]) -> dict[str, Any]
         for part in edit.path[:-1]:
             nxt = node.get(part, {})
             if not isinstance(nxt, dict):
-                raise KeyError(f"{'.'.join(edit.path)}: {part} is not a table")
+                raise KeyError(f"{'.'.join(edit.path)}: {part} is a value, not a table")
             node[part] = nxt = dict(nxt)
             node = nxt
         if edit.value is DELETE:
@@ -153,13 +153,30 @@ def _apply_to_section(text: str, edit: Edit) -> str | None:
     if owners:
         owner = max(owners, key=lambda h: len(h.path))
         end = next((h.block for h in headers if h.start > owner.start), len(text))
+        end = _content_end(text, owner.start, end)
         return _edit_snippet(text, owner.start, end, owner.path, path, edit.value)
     if edit.value is DELETE or len(path) == 1:
-        end = headers[0].block if headers else len(text)
+        end = _content_end(text, 0, headers[0].block if headers else len(text))
         return _edit_snippet(text, 0, end, (), path, edit.value)
     if not isinstance(edit.value, dict):
         return None
     return _insert_table(text, headers, path, edit.value)
+
+
+def _content_end(text: str, start: int, end: int) -> int:
+    """End of the last line in [start, end) that is neither blank nor a comment.
+
+    Comments and blank lines after a table's last key introduce what follows;
+    new keys go before them.
+    """
+    pos = end
+    while pos > start:
+        line_start = text.rfind("\n", start, pos - 1) + 1
+        line = text[max(line_start, start) : pos].strip()
+        if line and not line.startswith("#"):
+            break
+        pos = max(line_start, start)
+    return pos
 
 
 def _edit_snippet(text: str, start: int, end: int, table: Key, path: Key, value: Any) -> str:

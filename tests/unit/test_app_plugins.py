@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -14,6 +15,7 @@ from fedi_tui.core.apps import registry
 from fedi_tui.core.apps.base import AppModule, AppOptions, SecretNeed, SizePreset
 from fedi_tui.core.errors import FediError, InvalidState
 from fedi_tui.core.statefile import load_state
+from tests.paths import SAMPLES
 
 
 class LemmyOptions(AppOptions):
@@ -102,3 +104,16 @@ def test_apps_command_lists_every_option_with_help(capsys: pytest.CaptureFixture
         for name, field in app.options.model_fields.items():
             assert name in out
             assert (field.description or "") in out
+
+
+def test_committed_json_schema_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    """sample-configs/fedi.schema.json is what `fedi-tui schema` prints; regenerate it."""
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == (SAMPLES / "fedi.schema.json").read_text()
+
+
+def test_json_schema_describes_fields() -> None:
+    schema = json.loads((SAMPLES / "fedi.schema.json").read_text())
+    mastodon = schema["$defs"]["MastodonOptions"]["properties"]
+    assert mastodon["media_retention_days"]["description"].startswith("Days to keep")
+    assert schema["$defs"]["SecretRef"]["additionalProperties"] is False

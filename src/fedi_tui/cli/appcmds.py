@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import typing
 
 from pydantic import BaseModel
 
 from fedi_tui.cli.common import EXIT_OK
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.statemodel import state_model
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +22,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("name", nargs="?", help="show only this application")
     p.set_defaults(func=cmd_apps)
+
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of fedi.toml (for editors)",
+        description="Print the JSON Schema of the state file, with the installed applications' "
+        "options, for editors that validate TOML (e.g. taplo: '#:schema ./fedi.schema.json').",
+    )
+    p.set_defaults(func=cmd_schema)
 
 
 def _type_name(tp: object) -> str:
@@ -79,4 +89,16 @@ def cmd_apps(args: argparse.Namespace) -> int:
         )
         print("\n".join(_options(app.options)))
         print()
+    return EXIT_OK
+
+
+def state_schema() -> dict[str, object]:
+    """The JSON Schema of fedi.toml for the installed applications."""
+    schema = state_model().model_json_schema(by_alias=True)
+    schema["title"] = "fedi-tui state file (fedi.toml)"
+    return schema
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(state_schema(), indent=2, sort_keys=True))
     return EXIT_OK

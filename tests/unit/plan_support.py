@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from fedi_tui.cli.rendercmd import nix_modules_dir
 from fedi_tui.core.effects import apply_plan_effects
 from fedi_tui.core.facts import ObservedFacts
 from fedi_tui.core.planning import Planned, plan_state
 from fedi_tui.core.recorded import RecordedState
 from fedi_tui.core.render import module_files
+from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.statefile import validate_text
 from fedi_tui.core.statemodel import StateSpec
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, check_operator, load
-from fedi_tui.cli.rendercmd import nix_modules_dir
 from fedi_tui.core.facts import load_facts
 from fedi_tui.core.planning import Planned, plan_state
 from fedi_tui.core.recorded import load_recorded
 from fedi_tui.core.render import module_files
+from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.statedir import state_dir
 
 PLAN_FORMAT = 1

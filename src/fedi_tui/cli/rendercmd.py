@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fedi_tui.cli.common import EXIT_OK, check_operator, load
 from fedi_tui.core.atomicfile import write_atomic
-from fedi_tui.core.errors import FediError
 from fedi_tui.core.mapping import map_resources
 from fedi_tui.core.recorded import load_recorded
 from fedi_tui.core.render import module_files, render_machine
+from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.statedir import state_dir
 
 
@@ -28,16 +28,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--operator", metavar="ID", help="only this operator's machines")
     p.set_defaults(func=cmd_render)
-
-
-def nix_modules_dir() -> Path:
-    """The fediversity NixOS modules shipped with fedi-tui."""
-    here = Path(__file__).resolve()
-    for base in (here.parents[1] / "_nix", here.parents[3] / "nix"):
-        candidate = base / "modules" / "fediversity"
-        if (candidate / "default.nix").is_file():
-            return candidate
-    raise FediError("the fediversity NixOS modules were not found next to fedi-tui; reinstall it")
 
 
 def cmd_render(args: argparse.Namespace) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from fedi_tui.cli.common import EXIT_OK, load
+from fedi_tui.cli.common import EXIT_OK, state_path
 
 
-def run_tui(args: argparse.Namespace) -> int:
-    loaded = load(args)
-    from fedi_tui.tui.app import FediApp
+def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bool = False) -> int:
+    from fedi_tui.tui.factory import build_app
 
-    FediApp(loaded, read_only=args.read_only).run()
+    app = build_app(state_path(args), read_only=args.read_only, mode=mode, setup_only=setup_only)
+    result = app.run()
+    if result:
+        print(result)
     return EXIT_OK

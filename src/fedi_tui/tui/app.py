@@ -1,31 +1,269 @@
-"""The Textual application: owns the loaded state and the long-running jobs."""
+"""The Textual application: owns the loaded state, the jobs and the one error handler.
+
+Screens are thin: they post requests (`tui.messages`) and watch `state` and
+`probes`. Every job runs as a worker on the App, so leaving a screen never
+cancels a save or a probe, and every failure reaches `_job_changed`.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import importlib
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar, cast
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
 
-from fedi_tui.core.statefile import LoadedState
-from fedi_tui.tui.screens.dashboard import DashboardScreen
+from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
+from fedi_tui.core.statefile import LoadedState, load_state, save_state
+from fedi_tui.core.userdirs import user_dirs
+from fedi_tui.tui import messages
+from fedi_tui.tui.commands import FediCommands
+from fedi_tui.tui.probing import ProbeView, probe_entry, probe_key
+from fedi_tui.tui.screens.help import HelpScreen
+from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
+from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
+from fedi_tui.tui.widgets.navbar import AREAS
+
+AREA_TITLES = {mode: label for _, mode, label in AREAS}
 
 
-class FediApp(App[None]):
-    """fedi-tui's terminal UI on one state file."""
+def _area(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """An area screen imported when first visited: start-up loads only the first one."""
+
+    def make() -> Screen[Any]:
+        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
+        return screen
+
+    return make
+
+
+class FediApp(App[str | None]):
+    """fedi-tui's terminal UI on one state file. Build it with `tui.factory.build_app`."""
 
     TITLE = "fedi-tui"
-    CSS_PATH = "tcss/app.tcss"
+    CSS_PATH = "app.tcss"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "dashboard": _area("fedi_tui.tui.screens.dashboard", "DashboardScreen"),
+        "operators": _area("fedi_tui.tui.screens.operators", "OperatorsScreen"),
+        "runtimes": _area("fedi_tui.tui.screens.runtimes", "RuntimesScreen"),
+        "setup": _area("fedi_tui.tui.screens.setup", "SetupScreen"),
+        "nix": _area("fedi_tui.tui.screens.nixpreview", "NixScreen"),
+    }
+    COMMANDS = App.COMMANDS | {FediCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("question_mark", "help", "Help"),
+        *(Binding(key, f"area('{mode}')", label, show=False) for key, mode, label in AREAS),
     ]
 
-    def __init__(self, loaded: LoadedState, *, read_only: bool = False) -> None:
+    state: var[LoadedState] = var(cast(LoadedState, None), init=False)
+    """The state file as last loaded or saved; screens watch it."""
+    probes: var[Mapping[str, ProbeView]] = var(dict, init=False)
+    """Last connection test per entry ('runtimes/pve-a'); screens watch it."""
+
+    def __init__(
+        self,
+        loaded: LoadedState,
+        *,
+        read_only: bool = False,
+        mode: str = "dashboard",
+        theme: str | None = None,
+        remember: bool = True,
+        themes: list[Theme] | None = None,
+        setup_only: bool = False,
+    ) -> None:
         super().__init__()
-        self.loaded = loaded
+        self.set_reactive(FediApp.state, loaded)
         self.read_only = read_only
+        self.start_mode = mode
+        self.setup_only = setup_only
+        """Started as `fedi-tui setup`: exit once the wizard saved."""
+        self.unsaved: dict[str, bool] = {}
+        self._remember = remember
+        self._jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, Callable[[], None]]] = {}
+        for t in themes if themes is not None else load_themes():
+            self.register_theme(t)
+        wanted = theme or remembered_theme() or DEFAULT_THEME
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         self.sub_title = str(loaded.path) + ("  [read-only]" if read_only else "")
 
     def on_mount(self) -> None:
-        self.push_screen(DashboardScreen(self.loaded))
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.switch_mode(self.start_mode)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if self._remember:
+            remember_theme(theme.name)
+
+    # --- jobs -------------------------------------------------------------------
+
+    def start_job(
+        self,
+        work: Callable[[], Any] | Awaitable[Any],
+        *,
+        name: str,
+        group: str,
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[], None] = lambda: None,
+    ) -> Worker[Any]:
+        """Run work (a function in a thread, or a coroutine) as an App worker."""
+        thread = callable(work)
+        worker: Worker[Any] = self.run_worker(
+            work, name=name, group=group, thread=thread, exit_on_error=False
+        )
+        self._jobs[worker] = (done, failed)
+        return worker
+
+    @on(Worker.StateChanged)
+    def _job_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        done, failed = self._jobs.pop(worker, (None, lambda: None))
+        if event.state == WorkerState.SUCCESS:
+            if done is not None:
+                done(worker.result)
+            return
+        failed()
+        if event.state == WorkerState.ERROR:
+            self.show_error(worker.error, worker.name)
+
+    def show_error(self, error: BaseException | None, doing: str) -> None:
+        """The one place failures are shown: what happened and what to do, no traceback."""
+        if isinstance(error, StateConflict):
+            body = f"{error}\n\nReload the file now? Unsaved edits here are dropped."
+            modal = ConfirmModal("The file changed on disk", body, yes="Reload", no="Keep editing")
+
+            def answer(reload: bool | None) -> None:
+                if reload:
+                    self.post_message(messages.ReloadState())
+
+            self.push_screen(modal, answer)
+        elif isinstance(error, InvalidState):
+            problems = "\n".join(p.format(error.path) for p in error.problems)
+            body = f"{problems}\n\nNothing was written. Correct the values and save again."
+            self.push_screen(MessageModal(f"Not saved: {doing}", body))
+        elif isinstance(error, LockHeld):
+            self.notify(
+                f"{error}. Try again in a moment.", title=f"{doing}: busy", severity="error"
+            )
+        elif isinstance(error, FediError):
+            self.notify(str(error), title=f"{doing} failed", severity="error", timeout=10)
+        else:
+            where = _crash_log(error)
+            body = (
+                f"{doing} failed with an internal error "
+                f"({type(error).__name__}). {where}\nPlease report it. Nothing else was changed."
+            )
+            self.push_screen(MessageModal("Internal error", body))
+
+    # --- requests from screens --------------------------------------------------
+
+    @on(messages.SaveEdits)
+    def _save(self, request: messages.SaveEdits) -> None:
+        if self.read_only:
+            self.notify_read_only()
+            return
+
+        def saved(new: LoadedState) -> None:
+            self.state = new
+            self.notify(f"Saved {request.what} to {new.path.name}.", title="Saved")
+            if request.then is not None:
+                request.then(new)
+            self.post_message(messages.StateSaved(request.what, new))
+
+        work = partial(save_state, self.state, list(request.edits))
+        self.start_job(work, name=f"save {request.what}", group="state", done=saved)
+
+    @on(messages.ReloadState)
+    def _reload(self) -> None:
+        def reloaded(new: LoadedState) -> None:
+            self.unsaved.clear()
+            self.state = new
+            self.notify(f"Reloaded {new.path.name}.", title="Reloaded")
+
+        path = self.state.path
+        self.start_job(partial(load_state, path), name="reload", group="state", done=reloaded)
+
+    @on(messages.TestConnection)
+    def _test_connection(self, request: messages.TestConnection) -> None:
+        key = probe_key(request.section, request.name)
+        self.probes = {**self.probes, key: ProbeView(running=True)}
+
+        def finished(result: Any) -> None:
+            self.probes = {**self.probes, key: ProbeView(running=False, result=result)}
+
+        def failed() -> None:
+            self.probes = {k: v for k, v in self.probes.items() if k != key}
+
+        work = probe_entry(self.state.spec, request.section, request.name)
+        self.start_job(
+            work,
+            name=f"test connection to {key}",
+            group=f"probe {key}",
+            done=finished,
+            failed=failed,
+        )
+
+    @on(messages.EditsPending)
+    def _edits_pending(self, event: messages.EditsPending) -> None:
+        self.unsaved[event.source] = event.pending
+
+    def notify_read_only(self) -> None:
+        self.notify(
+            "Started with --read-only: nothing can be changed. Restart without it to edit.",
+            title="Read-only",
+            severity="warning",
+        )
+
+    # --- actions ----------------------------------------------------------------
+
+    def action_area(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        rows = []
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            ours = active.node is screen or active.node is self or binding.show
+            if ours and binding.description and binding.action not in ("help", "quit"):
+                shown = self.get_key_display(binding)
+                where = "here" if active.enabled else "here (read-only: off)"
+                rows.append((shown or key, binding.description, where))
+        area = AREA_TITLES.get(self.current_mode, self.current_mode)
+        self.push_screen(HelpScreen(area, rows))
+
+    async def action_quit(self) -> None:
+        pending = sorted(source for source, yes in self.unsaved.items() if yes)
+        if not pending:
+            self.exit()
+            return
+        body = f"Edits in {', '.join(pending)} are not saved and would be lost."
+        modal = ConfirmModal("Quit without saving?", body, yes="Quit", no="Stay")
+        self.push_screen(modal, lambda ok: self.exit() if ok else None)
+
+
+def _crash_log(error: BaseException | None) -> str:
+    crash_dir = user_dirs().state / "crashes"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    try:
+        crash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log = crash_dir / f"tui-{stamp}.log"
+        trace = traceback.format_exception(error) if error is not None else ["(no exception)"]
+        log.write_text("".join(trace), encoding="utf-8")
+    except OSError:
+        return "The trace could not be saved."
+    return f"The trace is in {log}."

@@ -1,47 +1,115 @@
-"""Dashboard: the provider at a glance — runtimes, storage, operators and their apps."""
+"""Dashboard: the provider at a glance — capacity per runtime, storage, operators and apps."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
 
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.overview import overview
 from fedi_tui.core.statefile import LoadedState
+from fedi_tui.tui.screens.base import AreaScreen
+from fedi_tui.tui.widgets.capacity import capacity_bar
+from fedi_tui.tui.widgets.filtertable import FilterTable
+from fedi_tui.tui.widgets.plansummary import PlanSummary
 
 
-class DashboardScreen(Screen[None]):
-    """Read-only overview of the state file."""
+class DashboardScreen(AreaScreen):
+    """Read-only overview; Enter on a row opens it in its area."""
 
-    def __init__(self, loaded: LoadedState) -> None:
-        super().__init__()
-        self.loaded = loaded
+    AREA = "dashboard"
+    CSS_PATH = "dashboard.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "setup", "Add operator"),
+    ]
+    EDIT_ACTIONS = frozenset({"setup"})
 
     def compose(self) -> ComposeResult:
-        spec = self.loaded.spec
-        yield Header()
-        yield Static(
-            f"[b]{spec.provider.name}[/b]  {spec.provider.domain}  ·  {spec.provider.contact}",
-            id="provider",
+        yield self.nav_bar()
+        yield Static(id="provider")
+        yield PlanSummary()
+        with VerticalScroll(id="dashboard-body"):
+            yield Static("Runtimes — capacity placed / declared", classes="section-title")
+            yield FilterTable(("runtime", "kind", "CPU", "memory", "disk", "ops"), id="runtimes")
+            yield Static("Storage", classes="section-title")
+            yield FilterTable(
+                ("storage", "S3 endpoint", "TLS trust", "quota", "health"), id="storage"
+            )
+            yield Static("Operators", classes="section-title")
+            yield FilterTable(("operator", "domain", "apps", "deployed"), id="operators")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.app, "theme", lambda _t: self.show_state(self.fedi.state), init=False)
+        self.query_one("#operators", FilterTable).focus_table()
+
+    def show_state(self, loaded: LoadedState) -> None:
+        spec = loaded.spec
+        p = spec.provider
+        self.query_one("#provider", Static).update(
+            f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
         )
-        runtimes: DataTable[str] = DataTable(id="runtimes", cursor_type="row")
-        runtimes.add_columns("runtime", "kind", "where", "capacity")
-        for name, rt in spec.runtimes.items():
-            if isinstance(rt, ProxmoxRuntimeSpec):
-                cores = sum(n.cores for n in rt.nodes.values())
-                mem = sum(n.memory_gib for n in rt.nodes.values())
-                runtimes.add_row(
-                    name, "proxmox", rt.api, f"{len(rt.nodes)} nodes, {cores} cores, {mem} GiB"
+        self.query_one(PlanSummary).show_for(loaded)
+        view = overview(spec)
+        colors = self.app.theme_variables
+        self.query_one("#runtimes", FilterTable).set_rows(
+            [
+                (
+                    r.name,
+                    (
+                        r.name,
+                        r.kind if r.kind == "nixos" else f"pve×{r.nodes}",
+                        capacity_bar(
+                            r.placed.cores, r.total.cores if r.total else None, "", colors
+                        ),
+                        capacity_bar(
+                            r.placed.memory_gib,
+                            r.total.memory_gib if r.total else None,
+                            "G",
+                            colors,
+                        ),
+                        capacity_bar(
+                            r.placed.disk_gib, r.total.disk_gib if r.total else None, "G", colors
+                        ),
+                        str(r.operators),
+                    ),
                 )
-            else:
-                runtimes.add_row(name, "nixos", f"{rt.host}:{rt.port}", "one machine")
-        for name, st in spec.storage.items():
-            runtimes.add_row(name, st.kind, st.s3_endpoint, "S3 + admin API")
-        yield runtimes
-        operators: DataTable[str] = DataTable(id="operators", cursor_type="row")
-        operators.add_columns("operator", "domain", "runtime", "apps")
-        for op_id, op in spec.operators.items():
-            apps = ", ".join(name for name, a in op.apps.items() if a.enable) or "—"
-            operators.add_row(op_id, op.domain, op.runtime, apps)
-        yield operators
-        yield Footer()
+                for r in view.runtimes
+            ]
+        )
+        self.query_one("#storage", FilterTable).set_rows(
+            [
+                (s.name, (s.name, s.endpoint, s.trust, f"{s.quota_gib:,} GiB", "unknown"))
+                for s in view.storage
+            ]
+        )
+        self.query_one("#operators", FilterTable).set_rows(
+            [
+                (
+                    o.id,
+                    (
+                        o.id,
+                        o.domain,
+                        ", ".join(f"{app} ({size})" for app, size in o.apps) or "—",
+                        o.last_deployment,
+                    ),
+                )
+                for o in view.operators
+            ]
+        )
+
+    @on(FilterTable.Chosen)
+    async def _open(self, event: FilterTable.Chosen) -> None:
+        area = "operators" if event.table.id == "operators" else "runtimes"
+        await self.app.switch_mode(area)
+        select = getattr(self.app.screen, "select_entry", None)
+        if select is not None:
+            select(event.key)
+
+    def action_setup(self) -> None:
+        self.app.switch_mode("setup")

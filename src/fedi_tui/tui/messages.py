@@ -1,0 +1,60 @@
+"""App-wide messages: facts in the past tense, requests in the imperative.
+
+Screens post requests up to the App, which owns the state file and the jobs;
+the App answers by changing its `state` and `probes` attributes, which screens
+watch (attributes down, messages up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.message import Message
+
+from fedi_tui.core.statefile import LoadedState
+from fedi_tui.core.tomledit import Edit
+
+
+class SaveEdits(Message):
+    """Write these edits to the state file (validated, atomic, conflict-checked)."""
+
+    def __init__(
+        self, edits: list[Edit], what: str, then: Callable[[LoadedState], None] | None = None
+    ) -> None:
+        super().__init__()
+        self.edits = edits
+        self.what = what
+        """For messages: 'mastodon options of coop'."""
+        self.then = then
+        """Called with the new state once it is written."""
+
+
+class ReloadState(Message):
+    """Read the state file again, dropping unsaved edits."""
+
+
+class TestConnection(Message):
+    """Probe the endpoint of a runtime or storage entry."""
+
+    def __init__(self, section: str, name: str) -> None:
+        super().__init__()
+        self.section = section
+        self.name = name
+
+
+class EditsPending(Message):
+    """A screen has (or no longer has) edits that are not saved."""
+
+    def __init__(self, source: str, pending: bool) -> None:
+        super().__init__()
+        self.source = source
+        self.pending = pending
+
+
+class StateSaved(Message):
+    """The state file was written."""
+
+    def __init__(self, what: str, loaded: LoadedState) -> None:
+        super().__init__()
+        self.what = what
+        self.loaded = loaded

@@ -1,0 +1,49 @@
+"""What every area screen shares: the nav bar, Esc for back, read-only, the state watch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from fedi_tui.core.statefile import LoadedState
+from fedi_tui.tui.widgets.navbar import NavBar
+
+if TYPE_CHECKING:
+    from fedi_tui.tui.app import FediApp
+
+
+class AreaScreen(Screen[None]):
+    """A top-level area (an App mode). Subclasses set AREA and implement `show_state`."""
+
+    AREA: ClassVar[str] = ""
+    EDIT_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    """Actions that change the state file: disabled (and shown so) in read-only mode."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    @property
+    def fedi(self) -> FediApp:
+        from fedi_tui.tui.app import FediApp
+
+        return cast(FediApp, self.app)
+
+    def nav_bar(self) -> NavBar:
+        return NavBar(self.AREA, self.fedi.state.path.name, self.fedi.read_only)
+
+    def on_mount(self) -> None:
+        self.watch(self.fedi, "state", self.show_state)
+
+    def show_state(self, loaded: LoadedState) -> None:
+        """Show this state (called at mount and after every save or reload)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.EDIT_ACTIONS and self.fedi.read_only:
+            return None
+        return True
+
+    def action_back(self) -> None:
+        if self.AREA != "dashboard":
+            self.app.switch_mode("dashboard")

@@ -1,0 +1,202 @@
+"""Runtimes & storage: list, add, edit, remove; test a connection and pin what it showed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from fedi_tui.core.forms import pin_edits
+from fedi_tui.core.spec import NixosRuntimeSpec
+from fedi_tui.core.statefile import LoadedState
+from fedi_tui.core.tomledit import DELETE, Edit
+from fedi_tui.tui import messages
+from fedi_tui.tui.probing import ProbeView
+from fedi_tui.tui.screens.base import AreaScreen
+from fedi_tui.tui.screens.entry import KINDS, EntryModal
+from fedi_tui.tui.screens.modals import ChoiceModal, ConfirmModal
+from fedi_tui.tui.widgets.filtertable import FilterTable
+
+
+class RuntimesScreen(AreaScreen):
+    AREA = "runtimes"
+    CSS_PATH = "runtimes.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "test", "Test connection"),
+        Binding("p", "pin", "Pin"),
+        Binding("e", "edit", "Edit"),
+        Binding("a", "add", "Add"),
+        Binding("x,delete", "remove", "Remove"),
+    ]
+    EDIT_ACTIONS = frozenset({"pin", "edit", "add", "remove"})
+
+    def compose(self) -> ComposeResult:
+        yield self.nav_bar()
+        yield FilterTable(("entry", "kind", "endpoint", "TLS/SSH trust"), id="entries")
+        yield Static(id="probe-title", classes="section-title")
+        with VerticalScroll(id="probe-panel"):
+            yield Static(id="probe-result")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.fedi, "probes", self._show_probes)
+        self.query_one(FilterTable).focus_table()
+
+    @property
+    def current(self) -> tuple[str, str] | None:
+        key = self.query_one(FilterTable).current_key
+        if key is None:
+            return None
+        section, _, name = key.partition("/")
+        return section, name
+
+    def select_entry(self, key: str) -> None:
+        table = self.query_one(FilterTable)
+        for section in ("runtimes", "storage"):
+            table.select(f"{section}/{key}")
+
+    def show_state(self, loaded: LoadedState) -> None:
+        spec = loaded.spec
+        rows = []
+        for name, rt in spec.runtimes.items():
+            if isinstance(rt, NixosRuntimeSpec):
+                trust = "host key pinned" if rt.host_key else "known_hosts"
+                rows.append(
+                    (f"runtimes/{name}", (name, "nixos", f"ssh {rt.host}:{rt.port}", trust))
+                )
+            else:
+                trust = (
+                    "fingerprint" if rt.fingerprint else "CA file" if rt.ca_file else "system CAs"
+                )
+                rows.append((f"runtimes/{name}", (name, "proxmox", rt.api, trust)))
+        for name, st in spec.storage.items():
+            trust = "fingerprint" if st.fingerprint else "CA file" if st.ca_file else "system CAs"
+            rows.append((f"storage/{name}", (name, "garage", st.admin_endpoint, trust)))
+        self.query_one(FilterTable).set_rows(rows)
+        self._show_probes(self.fedi.probes)
+
+    @on(FilterTable.Highlighted)
+    def _highlighted(self) -> None:
+        self._show_probes(self.fedi.probes)
+
+    @on(FilterTable.Chosen)
+    def _chosen(self) -> None:
+        self.action_edit()
+
+    def _show_probes(self, probes: Mapping[str, ProbeView]) -> None:
+        current = self.current
+        title = self.query_one("#probe-title", Static)
+        body = self.query_one("#probe-result", Static)
+        panel = self.query_one("#probe-panel")
+        if current is None:
+            title.update("Connection test")
+            body.update("Nothing here yet: press a to add a runtime or storage.")
+            panel.loading = False
+            return
+        section, name = current
+        title.update(f"Connection test — {section}.{name}")
+        view = probes.get(f"{section}/{name}")
+        panel.loading = bool(view and view.running)
+        if view is None or view.result is None:
+            body.update("Not tested yet: press t to test the connection.")
+            return
+        body.update(self._describe(section, name, view))
+
+    def _describe(self, section: str, name: str, view: ProbeView) -> str:
+        r = view.result
+        assert r is not None
+        if r.error:
+            return f"[b]✗ {escape(r.target)}[/b]\n{escape(r.error)}"
+        lines = [f"[b]✓ reachable[/b] {escape(r.target)} in {r.latency_ms or 0:.1f} ms"]
+        entry = (self.fedi.state.data.get(section) or {}).get(name) or {}
+        if r.tls_fingerprint:
+            lines.append(f"TLS certificate {escape(r.tls_subject or '')}")
+            lines.append(f"SHA-256 {r.tls_fingerprint}")
+            lines.append(self._pinned(entry.get("fingerprint"), r.tls_fingerprint, "ca_file"))
+        if r.ssh_host_key:
+            lines.append(f"SSH host key {escape(r.ssh_fingerprint or '')}")
+            lines.append(escape(r.ssh_host_key))
+            lines.append(self._pinned(entry.get("host_key"), r.ssh_host_key, None))
+        lines.append(
+            "Compare it with the server's console before pinning "
+            "(pvenode cert info · ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."
+        )
+        return "\n".join(lines)
+
+    def _pinned(self, pinned: str | None, seen: str, replaces: str | None) -> str:
+        if pinned == seen:
+            return "[b]pinned ✓[/b] fedi.toml has this value"
+        if pinned:
+            return "[b]✗ DIFFERS from the pinned value[/b]: check the server before pinning again"
+        also = f" (replaces {replaces})" if replaces else ""
+        return f"not pinned: press [b]p[/b] to pin it{also}"
+
+    def action_test(self) -> None:
+        if self.current is not None:
+            self.post_message(messages.TestConnection(*self.current))
+
+    def action_pin(self) -> None:
+        current = self.current
+        view = self.fedi.probes.get("/".join(current)) if current else None
+        if current is None or view is None or view.result is None or view.result.error:
+            self.notify("Test the connection first (t); then p pins what it showed.")
+            return
+        section, name = current
+        r = view.result
+        edits = pin_edits(section, name, fingerprint=r.tls_fingerprint, host_key=r.ssh_host_key)
+        self.post_message(messages.SaveEdits(edits, f"pinned identity of {section}.{name}"))
+
+    def action_edit(self) -> None:
+        if self.current is None:
+            return
+        section, name = self.current
+        entry = (self.fedi.state.data.get(section) or {}).get(name) or {}
+        kind = str(entry.get("kind", ""))
+        if kind in KINDS:
+            self._open(EntryModal(kind, name, self.fedi.state.data), f"{section}.{name}")
+
+    def action_add(self) -> None:
+        choices = [(kind, label) for kind, (_, _, label) in KINDS.items()]
+
+        def chosen(kind: str | None) -> None:
+            if kind:
+                self._open(EntryModal(kind, None, self.fedi.state.data), f"new {KINDS[kind][2]}")
+
+        self.app.push_screen(ChoiceModal("Add what?", choices), chosen)
+
+    def _open(self, modal: EntryModal, what: str) -> None:
+        def done(edits: list[Edit] | None) -> None:
+            if edits:
+                self.post_message(messages.SaveEdits(edits, what))
+
+        self.app.push_screen(modal, done)
+
+    def action_remove(self) -> None:
+        if self.current is None:
+            return
+        section, name = self.current
+        field = "runtime" if section == "runtimes" else "storage"
+        users = [
+            op_id
+            for op_id, op in self.fedi.state.spec.operators.items()
+            if getattr(op, field) == name
+        ]
+        body = f"Remove {section}.{name} from the state file?"
+        if users:
+            body += (
+                f"\nOperators using it: {', '.join(users)} — move them first, or saving will fail."
+            )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                edits = [Edit((section, name), DELETE)]
+                self.post_message(messages.SaveEdits(edits, f"removal of {section}.{name}"))
+
+        self.app.push_screen(ConfirmModal("Remove?", body, yes="Remove"), answer)

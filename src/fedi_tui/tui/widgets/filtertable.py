@@ -1,0 +1,151 @@
+"""A table with vim keys and a `/` filter: every list in fedi-tui is one of these."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.events import Key
+from textual.message import Message
+from textual.widgets import DataTable, Input
+from textual.widgets.data_table import RowDoesNotExist
+
+Cell = str | Text
+
+
+class VimTable(DataTable[Cell]):
+    """DataTable with j/k (and g/G) for people whose fingers live there."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+
+class FilterTable(Vertical):
+    """Rows keyed by a string; `/` opens a filter that keeps rows containing the text."""
+
+    DEFAULT_CSS = """
+    FilterTable { height: auto; }
+    FilterTable > Input { display: none; height: 1; border: none; padding: 0 1; }
+    FilterTable.-filtering > Input { display: block; }
+    FilterTable > VimTable { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter", show=False)]
+
+    class Highlighted(Message):
+        """The cursor moved to the row with this key (None: no rows)."""
+
+        def __init__(self, table: FilterTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> FilterTable:
+            return self.table
+
+    class Chosen(Message):
+        """Enter was pressed on the row with this key."""
+
+        def __init__(self, table: FilterTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> FilterTable:
+            return self.table
+
+    def __init__(self, columns: Sequence[str], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._columns = tuple(columns)
+        self._rows: list[tuple[str, tuple[Cell, ...]]] = []
+        self._query = ""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: type to narrow, Enter to go back to the list")
+        table = VimTable(cursor_type="row", zebra_stripes=False)
+        table.add_columns(*self._columns)
+        yield table
+
+    @property
+    def table(self) -> VimTable:
+        return self.query_one(VimTable)
+
+    @property
+    def current_key(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key) if key is not None else None
+
+    def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
+        """Replace the rows, keeping the cursor on the same key when it is still there."""
+        self._rows = [(key, tuple(cells)) for key, cells in rows]
+        self._show()
+
+    def select(self, key: str) -> None:
+        table = self.table
+        with contextlib.suppress(RowDoesNotExist):
+            table.move_cursor(row=table.get_row_index(key))
+
+    def focus_table(self) -> None:
+        self.table.focus()
+
+    def _show(self) -> None:
+        table = self.table
+        keep = self.current_key
+        table.clear()
+        needle = self._query.casefold()
+        for key, cells in self._rows:
+            if needle and not any(needle in str(c).casefold() for c in (key, *cells)):
+                continue
+            table.add_row(*cells, key=key)
+        if keep is not None:
+            self.select(keep)
+        self.post_message(self.Highlighted(self, self.current_key))
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one(Input).focus()
+
+    @on(Input.Changed)
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._query = event.value
+        self._show()
+
+    @on(Input.Submitted)
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def on_key(self, event: Key) -> None:
+        if event.key == "escape" and self.query_one(Input).has_focus:
+            event.stop()
+            event.prevent_default()
+            self.query_one(Input).value = ""
+            self.remove_class("-filtering")
+            self.table.focus()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        self.post_message(self.Highlighted(self, str(key) if key is not None else None))
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.Chosen(self, str(event.row_key.value)))

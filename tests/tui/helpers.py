@@ -1,0 +1,40 @@
+"""Small helpers for driving the app with Pilot."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Input
+
+from fedi_tui.tui.app import FediApp
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Let workers finish and the screen catch up."""
+    app = pilot.app
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
+    """Focus an input, clear it with keys and type the text, as a person would."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    await pilot.pause()
+    await pilot.press("end", *(["backspace"] * len(widget.value)))
+    await pilot.press(*[_key(c) for c in text])
+
+
+def _key(char: str) -> str:
+    names = {" ": "space", ".": "full_stop", "@": "at", "-": "minus", "_": "underscore"}
+    return names.get(char, char)
+
+
+def fedi(pilot: Pilot[object]) -> FediApp:
+    assert isinstance(pilot.app, FediApp)
+    return pilot.app
+
+
+def text_of(widget: Widget) -> str:
+    return str(widget.render())

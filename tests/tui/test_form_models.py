@@ -1,0 +1,78 @@
+"""The form models behind the screens (core.forms, core.wizard): no Textual needed."""
+
+from __future__ import annotations
+
+from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.forms import (
+    apply_form,
+    assign_problems,
+    form_fields,
+    form_values,
+    pin_edits,
+    section_edits,
+)
+from fedi_tui.core.statefile import load_state
+from fedi_tui.core.tomledit import DELETE, Edit
+from fedi_tui.core.wizard import OperatorDraft, draft_problems, slug
+from tests.paths import DEMO
+
+MASTODON = form_fields(installed_apps()["mastodon"].options)
+
+
+def test_fields_follow_the_options_model() -> None:
+    by_key = {f.key: f for f in MASTODON}
+    assert by_key["registration_mode"].kind == "choice"
+    assert by_key["registration_mode"].choices == ("open", "approval", "closed")
+    assert by_key["admin.username"].help.startswith("Login name")
+    assert by_key["domain"].optional and by_key["media_retention_days"].kind == "int"
+
+
+def test_unchanged_values_write_nothing_and_a_change_writes_one_key() -> None:
+    old = load_state(DEMO).data["operators"]["coop"]["apps"]["mastodon"]
+    values = form_values(MASTODON, old)
+    same, errors = apply_form(old, MASTODON, values)
+    assert same == old and not errors
+    values["site_title"] = ""
+    new, _ = apply_form(old, MASTODON, values)
+    root = ("operators", "coop", "apps", "mastodon")
+    assert section_edits(root, old, new) == [Edit((*root, "site_title"), DELETE)]
+
+
+def test_unreadable_input_is_reported_per_field() -> None:
+    values = form_values(MASTODON, {})
+    values["media_retention_days"] = "two weeks"
+    _, errors = apply_form({}, MASTODON, values)
+    assert errors == {"media_retention_days": "expected a whole number, e.g. 30"}
+
+
+def test_a_missing_table_is_reported_at_its_first_required_field() -> None:
+    by_field, general = assign_problems(MASTODON, [(("admin",), "required key admin is missing")])
+    assert by_field == {"admin.username": "required: please fill this in"} and not general
+
+
+def test_pinning_a_fingerprint_replaces_the_ca_file() -> None:
+    fp = ":".join(["AB"] * 32)
+    assert pin_edits("runtimes", "pve-a", fingerprint=fp) == [
+        Edit(("runtimes", "pve-a", "fingerprint"), fp),
+        Edit(("runtimes", "pve-a", "ca_file"), DELETE),
+    ]
+
+
+def test_wizard_draft_problems_name_the_field() -> None:
+    data = load_state(DEMO).data
+    draft = OperatorDraft(
+        apps=("mastodon",),
+        operator_id="coop",
+        name="X",
+        email="bad",
+        domain="x.test",
+        runtime="pve-a",
+        storage="garage-a",
+        admin_username="Bad Name",
+        admin_email="a@x.test",
+    )
+    problems = draft_problems(draft, data)
+    assert problems["operator_id"].startswith("an operator 'coop' exists already")
+    assert "e-mail" in problems["email"]
+    assert problems["admin_username"].startswith("not accepted")
+    assert slug("Lens & Light Club") == "lens-light-club"

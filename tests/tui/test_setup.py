@@ -1,0 +1,118 @@
+"""Guided setup: invalid input blocks "next" with the message; the wizard adds an operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import ContentSwitcher, Static
+
+from fedi_tui.core.statefile import load_state
+from fedi_tui.tui.screens.operators import OperatorsScreen
+from fedi_tui.tui.screens.setup import SetupScreen
+from tests.tui.conftest import AppFactory
+from tests.tui.helpers import settle, text_of, type_into
+
+
+def step(screen: SetupScreen) -> str:
+    return str(screen.query_one(ContentSwitcher).current)
+
+
+async def test_invalid_input_blocks_next_with_the_message(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    before = demo_copy.read_text()
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SetupScreen)
+        await pilot.press("ctrl+n")  # no application chosen
+        await settle(pilot)
+        assert step(screen) == "step-apps"
+        assert "choose at least one application" in text_of(screen.query_one("#e-apps", Static))
+        await pilot.press("space", "ctrl+n")
+        await settle(pilot)
+        assert step(screen) == "step-domain"
+        await type_into(pilot, "#w-name", "Night Owls")
+        await type_into(pilot, "#w-email", "owls@owls.test")
+        await type_into(pilot, "#w-domain", "owls")  # one label only
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert step(screen) == "step-domain"
+        assert "expected a domain name" in text_of(screen.query_one("#e-domain", Static))
+        await type_into(pilot, "#w-operator_id", "coop")  # taken
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert step(screen) == "step-domain"
+        assert "exists already" in text_of(screen.query_one("#e-operator_id", Static))
+    assert demo_copy.read_text() == before
+
+
+async def test_wizard_creates_an_operator_with_its_apps(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    before = demo_copy.read_text()
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SetupScreen)
+        await pilot.press("space", "down", "space", "ctrl+n")  # mastodon, peertube
+        await settle(pilot)
+        await type_into(pilot, "#w-name", "Night Owls")
+        await type_into(pilot, "#w-email", "owls@owls.test")
+        await type_into(pilot, "#w-domain", "owls.test")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert step(screen) == "step-admin"
+        await type_into(pilot, "#w-admin_username", "hoot")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert step(screen) == "step-size"
+        assert not screen.query_one("#w-size-pixelfed").display
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert step(screen) == "step-review"
+        review = text_of(screen.query_one("#review-text", Static))
+        assert "[operators.night-owls]" in review
+        assert 'username = "hoot", email = "owls@owls.test"' in review
+        assert "plan:" in text_of(screen.query_one("PlanSummary", Static))
+        assert demo_copy.read_text() == before  # nothing written before the final confirm
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, OperatorsScreen)
+        assert app.screen.current == "night-owls"
+    after = demo_copy.read_text()
+    assert after.startswith(before.rstrip("\n"))  # comments and layout above kept
+    assert after[len(before.rstrip("\n")) :].strip() == review.strip()  # the review was the truth
+    spec = load_state(demo_copy).spec
+    owls = spec.operators["night-owls"]
+    assert (owls.name, owls.domain, owls.runtime, owls.storage) == (
+        "Night Owls",
+        "owls.test",
+        "pve-a",
+        "garage-a",
+    )
+    enabled = {name: options for name, options in owls.apps.items() if options.enable}
+    assert sorted(enabled) == ["mastodon", "peertube"]
+    assert all(o.admin is not None and o.admin.username == "hoot" for o in enabled.values())
+
+
+async def test_setup_only_exits_with_a_summary(demo_copy: Path, make_app: AppFactory) -> None:
+    """`fedi-tui setup` starts in the wizard and exits once it saved."""
+    app = make_app(demo_copy, mode="setup", setup_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        await pilot.press("space", "ctrl+n")
+        await type_into(pilot, "#w-name", "Solo")
+        await type_into(pilot, "#w-email", "me@solo.test")
+        await type_into(pilot, "#w-domain", "solo.test")
+        await pilot.press("ctrl+n")
+        await type_into(pilot, "#w-admin_username", "me")
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+s")
+        await settle(pilot)
+    assert app.return_value == f"added operator solo to {demo_copy}"
+    assert "solo" in load_state(demo_copy).spec.operators

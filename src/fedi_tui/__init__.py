@@ -1,8 +1,15 @@
 """fedi-tui: run Fediverse applications for your customers from a terminal."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("fedi-tui")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0+source"
+
+def __getattr__(name: str) -> str:
+    # importlib.metadata costs ~30 ms: only `--version` needs it, so it is read on demand
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("fedi-tui")
+        except PackageNotFoundError:  # a source tree that was not installed
+            return "0.0.0+source"
+    raise AttributeError(name)

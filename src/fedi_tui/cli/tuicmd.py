@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from fedi_tui.cli.common import EXIT_OK, state_path
+from fedi_tui.cli.common import EXIT_OK, EXIT_USER, state_path
 
 
 def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bool = False) -> int:
     from fedi_tui.tui.factory import build_app
 
-    app = build_app(state_path(args), read_only=args.read_only, mode=mode, setup_only=setup_only)
+    path = state_path(args)
+    if not path.exists():  # say so before taking over the terminal
+        from fedi_tui.core.statefile import load_state
+
+        load_state(path)  # raises the "no such state file" error
+    app = build_app(path, read_only=args.read_only, mode=mode, setup_only=setup_only, preload=False)
     result = app.run()
+    if app.load_error is not None:
+        print(f"fedi-tui: {app.load_error}", file=sys.stderr)
+        return EXIT_USER
     if result:
         print(result)
     return EXIT_OK

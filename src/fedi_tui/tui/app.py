@@ -12,7 +12,8 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import App
@@ -23,15 +24,19 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
-from fedi_tui.core.statefile import LoadedState, load_state, save_state
 from fedi_tui.core.userdirs import user_dirs
 from fedi_tui.tui import messages
 from fedi_tui.tui.commands import FediCommands
-from fedi_tui.tui.probing import ProbeView, probe_entry, probe_key
 from fedi_tui.tui.screens.help import HelpScreen
+from fedi_tui.tui.screens.loading import LoadingScreen
 from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
 from fedi_tui.tui.widgets.navbar import AREAS
+
+if TYPE_CHECKING:
+    # the core (pydantic, the state file) is imported after the first frame is drawn
+    from fedi_tui.core.statefile import LoadedState
+    from fedi_tui.tui.probing import ProbeView
 
 AREA_TITLES = {mode: label for _, mode, label in AREAS}
 
@@ -66,15 +71,16 @@ class FediApp(App[str | None]):
         *(Binding(key, f"area('{mode}')", label, show=False) for key, mode, label in AREAS),
     ]
 
-    state: var[LoadedState] = var(cast(LoadedState, None), init=False)
+    state: var[LoadedState] = var(cast("LoadedState", None), init=False)
     """The state file as last loaded or saved; screens watch it."""
     probes: var[Mapping[str, ProbeView]] = var(dict, init=False)
     """Last connection test per entry ('runtimes/pve-a'); screens watch it."""
 
     def __init__(
         self,
-        loaded: LoadedState,
+        loaded: LoadedState | None,
         *,
+        path: Path | None = None,
         read_only: bool = False,
         mode: str = "dashboard",
         theme: str | None = None,
@@ -83,7 +89,13 @@ class FediApp(App[str | None]):
         setup_only: bool = False,
     ) -> None:
         super().__init__()
-        self.set_reactive(FediApp.state, loaded)
+        if loaded is not None:
+            self.set_reactive(FediApp.state, loaded)
+        elif path is None:
+            raise ValueError("FediApp needs a loaded state or the path to load it from")
+        self.path = loaded.path if loaded is not None else cast(Path, path)
+        self.load_error: FediError | None = None
+        """Why the state file could not be opened; the TUI then exits with code 1."""
         self.read_only = read_only
         self.start_mode = mode
         self.setup_only = setup_only
@@ -95,11 +107,41 @@ class FediApp(App[str | None]):
             self.register_theme(t)
         wanted = theme or remembered_theme() or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
-        self.sub_title = str(loaded.path) + ("  [read-only]" if read_only else "")
+        self.sub_title = str(self.path) + ("  [read-only]" if read_only else "")
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the state file has been read (it is, before any area screen shows)."""
+        return cast("LoadedState | None", self.state) is not None
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.loaded:
+            self.switch_mode(self.start_mode)
+            return
+        # first frame now; read and validate the file (and import the core) behind it
+        self.push_screen(LoadingScreen(self.path))
+        self.call_after_refresh(
+            self.start_job, self._read_state, name="open the state file", group="state"
+        )
+
+    def _read_state(self) -> None:
+        from fedi_tui.core.statefile import load_state
+
+        try:
+            loaded = load_state(self.path)
+        except FediError as error:
+            self.call_from_thread(self._cannot_open, error)
+            return
+        self.call_from_thread(self._opened, loaded)
+
+    def _opened(self, loaded: LoadedState) -> None:
+        self.state = loaded
         self.switch_mode(self.start_mode)
+
+    def _cannot_open(self, error: FediError) -> None:
+        self.load_error = error
+        self.exit(return_code=1)
 
     def _theme_changed(self, theme: Theme) -> None:
         if self._remember:
@@ -182,6 +224,8 @@ class FediApp(App[str | None]):
                 request.then(new)
             self.post_message(messages.StateSaved(request.what, new))
 
+        from fedi_tui.core.statefile import save_state
+
         work = partial(save_state, self.state, list(request.edits))
         self.start_job(work, name=f"save {request.what}", group="state", done=saved)
 
@@ -192,11 +236,14 @@ class FediApp(App[str | None]):
             self.state = new
             self.notify(f"Reloaded {new.path.name}.", title="Reloaded")
 
-        path = self.state.path
-        self.start_job(partial(load_state, path), name="reload", group="state", done=reloaded)
+        from fedi_tui.core.statefile import load_state
+
+        self.start_job(partial(load_state, self.path), name="reload", group="state", done=reloaded)
 
     @on(messages.TestConnection)
     def _test_connection(self, request: messages.TestConnection) -> None:
+        from fedi_tui.tui.probing import ProbeView, probe_entry, probe_key
+
         key = probe_key(request.section, request.name)
         self.probes = {**self.probes, key: ProbeView(running=True)}
 
@@ -229,6 +276,9 @@ class FediApp(App[str | None]):
     # --- actions ----------------------------------------------------------------
 
     def action_area(self, mode: str) -> None:
+        if not self.loaded:
+            self.notify(f"Still reading {self.path.name}…", title="Loading")
+            return
         self.switch_mode(mode)
 
     def action_help(self) -> None:

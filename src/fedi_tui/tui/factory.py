@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedi_tui.core.statefile import load_state
 from fedi_tui.tui.app import FediApp
 
 
@@ -16,11 +15,28 @@ def build_app(
     theme: str | None = None,
     remember_theme: bool = True,
     setup_only: bool = False,
+    preload: bool = True,
 ) -> FediApp:
-    """Load the state file (FediError if it is unusable) and build the app on it."""
-    loaded = load_state(state)
+    """Build the app on a state file.
+
+    With `preload` the file is read now (FediError if it is unusable); without
+    it the app draws its first frame at once and reads the file behind it —
+    what the `fedi-tui` command does, so a large state never delays the screen.
+    """
+    if not preload:
+        return FediApp(
+            None,
+            path=state,
+            read_only=read_only,
+            mode=mode,
+            theme=theme,
+            remember=remember_theme,
+            setup_only=setup_only,
+        )
+    from fedi_tui.core.statefile import load_state
+
     return FediApp(
-        loaded,
+        load_state(state),
         read_only=read_only,
         mode=mode,
         theme=theme,

@@ -8,11 +8,13 @@ watch (attributes down, messages up).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from fedi_tui.core.statefile import LoadedState
-from fedi_tui.core.tomledit import Edit
+if TYPE_CHECKING:  # the TUI draws its first frame before the core is imported
+    from fedi_tui.core.statefile import LoadedState
+    from fedi_tui.core.tomledit import Edit
 
 
 class SaveEdits(Message):

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from fedi_tui.core.statefile import LoadedState
 from fedi_tui.tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
+    from fedi_tui.core.statefile import LoadedState
     from fedi_tui.tui.app import FediApp
 
 

@@ -9,6 +9,7 @@ from textual.widgets import ContentSwitcher, Static
 from fedi_tui.core.statefile import load_state
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.screens.setup import SetupScreen
+from fedi_tui.tui.widgets.plansummary import PlanSummary
 from tests.tui.conftest import AppFactory
 from tests.tui.helpers import settle, text_of, type_into
 
@@ -77,8 +78,10 @@ async def test_wizard_creates_an_operator_with_its_apps(
         assert step(screen) == "step-review"
         review = text_of(screen.query_one("#review-text", Static))
         assert "[operators.night-owls]" in review
+        # what deploying it would do: two VMs, two buckets, two keys
+        summary = text_of(screen.query_one(PlanSummary))
+        assert summary == "plan with night-owls: 6 to create, 0 to change, 0 to destroy"
         assert 'username = "hoot", email = "owls@owls.test"' in review
-        assert "plan:" in text_of(screen.query_one("PlanSummary", Static))
         assert demo_copy.read_text() == before  # nothing written before the final confirm
         await pilot.press("ctrl+s")
         await settle(pilot)

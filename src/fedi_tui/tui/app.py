@@ -32,6 +32,7 @@ from fedi_tui.tui.screens.loading import LoadingScreen
 from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
 from fedi_tui.tui.widgets.navbar import AREAS
+from fedi_tui.tui.widgets.plansummary import PENDING
 
 if TYPE_CHECKING:
     # the core (pydantic, the state file) is imported after the first frame is drawn
@@ -73,6 +74,8 @@ class FediApp(App[str | None]):
 
     state: var[LoadedState] = var(cast("LoadedState", None), init=False)
     """The state file as last loaded or saved; screens watch it."""
+    plan_text: var[str] = var(PENDING)
+    """The plan summary of the saved state, worked out in a job after every load or save."""
     probes: var[Mapping[str, ProbeView]] = var(dict, init=False)
     """Last connection test per entry ('runtimes/pve-a'); screens watch it."""
 
@@ -118,6 +121,7 @@ class FediApp(App[str | None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.loaded:
             self.switch_mode(self.start_mode)
+            self.watch_state(self.state)
             return
         # first frame now; read and validate the file (and import the core) behind it
         self.push_screen(LoadingScreen(self.path))
@@ -134,6 +138,19 @@ class FediApp(App[str | None]):
             self.call_from_thread(self._cannot_open, error)
             return
         self.call_from_thread(self._opened, loaded)
+
+    def watch_state(self, loaded: LoadedState) -> None:
+        """Work out the plan summary of the state just loaded or saved."""
+        from fedi_tui.core.planning import plan_line
+
+        self.plan_text = PENDING
+
+        def show(line: str) -> None:
+            if self.state is loaded:  # a newer state has its own job
+                self.plan_text = line
+
+        work = partial(plan_line, loaded.data, loaded.path)
+        self.start_job(work, name="work out the plan", group="plan", done=show)
 
     def _opened(self, loaded: LoadedState) -> None:
         self.state = loaded

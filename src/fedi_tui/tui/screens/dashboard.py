@@ -54,7 +54,6 @@ class DashboardScreen(AreaScreen):
         self.query_one("#provider", Static).update(
             f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
         )
-        self.query_one(PlanSummary).show_for(loaded)
         view = overview(spec)
         colors = self.app.theme_variables
         self.query_one("#runtimes", FilterTable).set_rows(

@@ -5,6 +5,7 @@ Nothing is written until the final save; each "next" checks its step first.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -40,7 +41,7 @@ from fedi_tui.core.wizard import (
 )
 from fedi_tui.tui import messages
 from fedi_tui.tui.screens.base import AreaScreen
-from fedi_tui.tui.widgets.plansummary import PlanSummary
+from fedi_tui.tui.widgets.plansummary import PENDING, PlanSummary
 
 _TEXT = {  # draft field → (label, help)
     "name": ("Operator name", OperatorSpecBase.model_fields["name"].description),
@@ -120,7 +121,7 @@ class SetupScreen(AreaScreen):
             with VerticalScroll(id="step-review"):
                 yield Static("This is added to the state file:", classes="hint")
                 yield Static(id="review-text", markup=False)
-                yield PlanSummary()
+                yield PlanSummary(follow_app=False)
                 yield Static(classes="error", id="e-review")
         with Horizontal(id="wizard-buttons"):
             yield Button("Back (ctrl+b)", id="back", compact=True)
@@ -232,7 +233,24 @@ class SetupScreen(AreaScreen):
         text = preview_text(loaded.text, loaded.data, draft_edits(self.draft))
         lines = [line[1:] for line in changed_lines(loaded.text, text) if line.startswith("+")]
         self.query_one("#review-text", Static).update("\n".join(lines))
-        self.query_one(PlanSummary).show_for(None)
+        self._plan_draft()
+
+    def _plan_draft(self) -> None:
+        """The plan of the state as it would be with this operator added (in an App job)."""
+        from fedi_tui.core.planning import plan_line
+        from fedi_tui.core.tomledit import apply_to_data
+
+        summary = self.query_one(PlanSummary)
+        summary.text = PENDING
+        loaded, draft = self.fedi.state, self.draft
+        data = apply_to_data(loaded.data, draft_edits(draft))
+
+        def show(line: str) -> None:
+            if self.is_attached and self.draft is draft:
+                summary.text = line.replace("plan:", f"plan with {draft.operator_id}:", 1)
+
+        work = partial(plan_line, data, loaded.path, operator=draft.operator_id)
+        self.fedi.start_job(work, name="plan the new operator", group="plan-draft", done=show)
 
     def action_next(self) -> None:
         step = STEPS[self.step]

@@ -1,38 +1,37 @@
-"""One line: what a deploy of the current state would change.
-
-PLAN HOOK — wired by the lead once `fedi_tui.core.plan` is final: replace
-`plan_line()` (or have the App compute the summary in a job and set
-`PlanSummary.text`). Until then the line says the plan is not available.
-"""
+"""One line: what applying the state would change (`fedi-tui plan`'s summary)."""
 
 from __future__ import annotations
 
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from fedi_tui.core.statefile import LoadedState
-
-
-def plan_line(loaded: LoadedState | None) -> str:
-    """PLAN HOOK: the plan summary for this state, e.g. 'plan: 3 to create, 1 to change'."""
-    return "plan: not available yet"
+PENDING = "plan: working it out…"
 
 
 class PlanSummary(Static):
-    """The plan summary line on the dashboard and the wizard's review."""
+    """The plan summary line. With `follow_app` it shows the App's plan of the saved state;
+    otherwise the owner sets `text` (the wizard shows the plan of its draft)."""
 
     DEFAULT_CSS = """
     PlanSummary {
-        height: 1;
+        height: auto;
         padding: 0 1;
         color: $text-muted;
     }
     """
 
-    text: reactive[str] = reactive("plan: not available yet")
+    text: reactive[str] = reactive(PENDING)
+
+    def __init__(self, *, follow_app: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self.follow_app = follow_app
+
+    def on_mount(self) -> None:
+        if self.follow_app:
+            self.watch(self.app, "plan_text", self._follow)
+
+    def _follow(self, text: str) -> None:
+        self.text = text
 
     def watch_text(self, text: str) -> None:
         self.update(text)
-
-    def show_for(self, loaded: LoadedState | None) -> None:
-        self.text = plan_line(loaded)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.recorded import RecordedState
 from fedi_tui.core.spec import ProxmoxRuntimeSpec
 from fedi_tui.core.statemodel import StateSpec
 
@@ -59,7 +60,7 @@ class OperatorRow:
     """(app, size) of each enabled application."""
     disabled: tuple[str, ...]
     last_deployment: str
-    """Outcome of the last deployment; 'never' until deployments are recorded."""
+    """What the recorded state says about its machines (`deployment_status`)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,17 @@ class Overview:
     operators: tuple[OperatorRow, ...]
 
 
-def overview(spec: StateSpec) -> Overview:
+def deployment_status(recorded: RecordedState, operator: str) -> str:
+    """'never', 'partly', 'unhealthy' or 'deployed': the operator's machines as recorded."""
+    machines = [m for m in recorded.machines.values() if operator in m.operators]
+    if not machines:
+        return "never"
+    if any(m.config_hash is None for m in machines):
+        return "partly"
+    return "deployed" if all(m.healthy for m in machines) else "unhealthy"
+
+
+def overview(spec: StateSpec, recorded: RecordedState | None = None) -> Overview:
     modules = installed_apps()
     placed: dict[str, Resources] = {name: Resources() for name in spec.runtimes}
     users: dict[str, int] = dict.fromkeys(spec.runtimes, 0)
@@ -92,7 +103,13 @@ def overview(spec: StateSpec) -> Overview:
             buckets[op.storage] = buckets.get(op.storage, 0) + len(modules[name].buckets)
         rows.append(
             OperatorRow(
-                op_id, op.name, op.domain, op.runtime, tuple(enabled), tuple(disabled), "never"
+                op_id,
+                op.name,
+                op.domain,
+                op.runtime,
+                tuple(enabled),
+                tuple(disabled),
+                deployment_status(recorded or RecordedState(), op_id),
             )
         )
     runtimes = []

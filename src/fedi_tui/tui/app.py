@@ -36,6 +36,7 @@ from fedi_tui.tui.widgets.plansummary import PENDING
 
 if TYPE_CHECKING:
     # the core (pydantic, the state file) is imported after the first frame is drawn
+    from fedi_tui.core.recorded import RecordedState
     from fedi_tui.core.statefile import LoadedState
     from fedi_tui.tui.probing import ProbeView
 
@@ -74,6 +75,8 @@ class FediApp(App[str | None]):
 
     state: var[LoadedState] = var(cast("LoadedState", None), init=False)
     """The state file as last loaded or saved; screens watch it."""
+    recorded: var[RecordedState | None] = var(None)
+    """What fedi-tui recorded as done (read with the plan); None until read."""
     plan_text: var[str] = var(PENDING)
     """The plan summary of the saved state, worked out in a job after every load or save."""
     probes: var[Mapping[str, ProbeView]] = var(dict, init=False)
@@ -149,6 +152,16 @@ class FediApp(App[str | None]):
             if self.state is loaded:  # a newer state has its own job
                 self.plan_text = line
 
+        def read_recorded() -> RecordedState:
+            from fedi_tui.core.recorded import load_recorded
+            from fedi_tui.core.statedir import state_dir
+
+            return load_recorded(state_dir(loaded.path, loaded.spec))
+
+        def got(recorded: RecordedState) -> None:
+            self.recorded = recorded
+
+        self.start_job(read_recorded, name="read the recorded state", group="plan", done=got)
         work = partial(plan_line, loaded.data, loaded.path)
         self.start_job(work, name="work out the plan", group="plan", done=show)
 

@@ -46,6 +46,7 @@ class DashboardScreen(AreaScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch(self.app, "theme", lambda _t: self.show_state(self.fedi.state), init=False)
+        self.watch(self.app, "recorded", lambda _r: self.show_state(self.fedi.state), init=False)
         self.query_one("#operators", FilterTable).focus_table()
 
     def show_state(self, loaded: LoadedState) -> None:
@@ -54,7 +55,7 @@ class DashboardScreen(AreaScreen):
         self.query_one("#provider", Static).update(
             f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
         )
-        view = overview(spec)
+        view = overview(spec, self.fedi.recorded)
         colors = self.app.theme_variables
         self.query_one("#runtimes", FilterTable).set_rows(
             [

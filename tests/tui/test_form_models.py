@@ -76,3 +76,14 @@ def test_wizard_draft_problems_name_the_field() -> None:
     assert "e-mail" in problems["email"]
     assert problems["admin_username"].startswith("not accepted")
     assert slug("Lens & Light Club") == "lens-light-club"
+
+
+def test_overview_places_machines_per_node(demo_copy: Path) -> None:
+    from fedi_tui.core.overview import overview
+    from fedi_tui.core.statefile import load_state
+
+    view = overview(load_state(demo_copy).spec)
+    pve = next(r for r in view.runtimes if r.name == "pve-a")
+    assert [(n.name, n.machines) for n in pve.node_usage] == [("pve1", 1), ("pve2", 2)]
+    assert sum(n.placed.memory_gib for n in pve.node_usage) == pve.placed.memory_gib
+    assert all(n.total.cores == 32 for n in pve.node_usage)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.errors import FediError
+from fedi_tui.core.mapping import map_resources
 from fedi_tui.core.recorded import RecordedState
 from fedi_tui.core.spec import ProxmoxRuntimeSpec
 from fedi_tui.core.statemodel import StateSpec
@@ -30,6 +32,16 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class NodeUsage:
+    """One Proxmox node: what the resource mapping places on it vs its declared capacity."""
+
+    name: str
+    placed: Resources
+    total: Resources
+    machines: int
+
+
+@dataclass(frozen=True)
 class RuntimeUsage:
     name: str
     kind: str
@@ -39,6 +51,8 @@ class RuntimeUsage:
     total: Resources | None
     """Declared capacity (Proxmox nodes); None for a NixOS host, which declares none."""
     operators: int
+    node_usage: tuple[NodeUsage, ...] = ()
+    """Per node, when every machine could be placed (see `core.mapping`)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,25 @@ class Overview:
     runtimes: tuple[RuntimeUsage, ...]
     storage: tuple[StorageUsage, ...]
     operators: tuple[OperatorRow, ...]
+
+
+def _per_node(
+    spec: StateSpec, recorded: RecordedState
+) -> dict[tuple[str, str], tuple[Resources, int]]:
+    """(runtime, node) → resources placed there and machine count; {} if placement fails."""
+    try:
+        config = map_resources(spec, recorded)
+    except FediError:
+        return {}
+    out: dict[tuple[str, str], tuple[Resources, int]] = {}
+    for m in config.machines:
+        if m.node is not None:
+            used, count = out.get((m.runtime, m.node), (Resources(), 0))
+            out[(m.runtime, m.node)] = (
+                used + Resources(m.cores, m.memory_gib, m.disk_gib),
+                count + 1,
+            )
+    return out
 
 
 def deployment_status(recorded: RecordedState, operator: str) -> str:
@@ -112,15 +145,27 @@ def overview(spec: StateSpec, recorded: RecordedState | None = None) -> Overview
                 deployment_status(recorded or RecordedState(), op_id),
             )
         )
+    per_node = _per_node(spec, recorded or RecordedState())
     runtimes = []
     for name, rt in spec.runtimes.items():
         if isinstance(rt, ProxmoxRuntimeSpec):
             total = Resources()
-            for node in rt.nodes.values():
-                total = total + Resources(node.cores, node.memory_gib, node.disk_gib)
+            nodes = []
+            for node_name, node in rt.nodes.items():
+                declared = Resources(node.cores, node.memory_gib, node.disk_gib)
+                total = total + declared
+                used, count = per_node.get((name, node_name), (Resources(), 0))
+                nodes.append(NodeUsage(node_name, used, declared, count))
             runtimes.append(
                 RuntimeUsage(
-                    name, "proxmox", rt.api, len(rt.nodes), placed[name], total, users[name]
+                    name,
+                    "proxmox",
+                    rt.api,
+                    len(rt.nodes),
+                    placed[name],
+                    total,
+                    users[name],
+                    tuple(nodes) if per_node else (),
                 )
             )
         else:

@@ -10,11 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from fedi_tui.core.overview import overview
+from fedi_tui.core.overview import Resources, overview
 from fedi_tui.core.statefile import LoadedState
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.widgets.capacity import capacity_bar
-from fedi_tui.tui.widgets.filtertable import FilterTable
+from fedi_tui.tui.widgets.filtertable import Cell, FilterTable
 from fedi_tui.tui.widgets.plansummary import PlanSummary
 
 
@@ -56,32 +56,24 @@ class DashboardScreen(AreaScreen):
             f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
         )
         view = overview(spec, self.fedi.recorded)
-        colors = self.app.theme_variables
-        self.query_one("#runtimes", FilterTable).set_rows(
-            [
-                (
-                    r.name,
+        rows: list[tuple[str, tuple[Cell, ...]]] = []
+        for r in view.runtimes:
+            kind = r.kind if r.kind == "nixos" else f"pve×{r.nodes}"
+            rows.append((r.name, (r.name, kind, *self._bars(r.placed, r.total), str(r.operators))))
+            for n in r.node_usage:
+                label = f" └ {n.name}"
+                rows.append(
                     (
-                        r.name,
-                        r.kind if r.kind == "nixos" else f"pve×{r.nodes}",
-                        capacity_bar(
-                            r.placed.cores, r.total.cores if r.total else None, "", colors
+                        f"{r.name}/{n.name}",
+                        (
+                            label,
+                            f"{n.machines} VM{'s' if n.machines != 1 else ''}",
+                            *self._bars(n.placed, n.total),
+                            "",
                         ),
-                        capacity_bar(
-                            r.placed.memory_gib,
-                            r.total.memory_gib if r.total else None,
-                            "G",
-                            colors,
-                        ),
-                        capacity_bar(
-                            r.placed.disk_gib, r.total.disk_gib if r.total else None, "G", colors
-                        ),
-                        str(r.operators),
-                    ),
+                    )
                 )
-                for r in view.runtimes
-            ]
-        )
+        self.query_one("#runtimes", FilterTable).set_rows(rows)
         self.query_one("#storage", FilterTable).set_rows(
             [
                 (s.name, (s.name, s.endpoint, s.trust, f"{s.quota_gib:,} GiB", "unknown"))
@@ -103,13 +95,21 @@ class DashboardScreen(AreaScreen):
             ]
         )
 
+    def _bars(self, placed: Resources, total: Resources | None) -> tuple[Cell, Cell, Cell]:
+        colors = self.app.theme_variables
+        return (
+            capacity_bar(placed.cores, total.cores if total else None, "", colors),
+            capacity_bar(placed.memory_gib, total.memory_gib if total else None, "G", colors),
+            capacity_bar(placed.disk_gib, total.disk_gib if total else None, "G", colors),
+        )
+
     @on(FilterTable.Chosen)
     async def _open(self, event: FilterTable.Chosen) -> None:
         area = "operators" if event.table.id == "operators" else "runtimes"
         await self.app.switch_mode(area)
         select = getattr(self.app.screen, "select_entry", None)
         if select is not None:
-            select(event.key)
+            select(event.key.split("/", 1)[0])  # a node row opens its runtime
 
     def action_setup(self) -> None:
         self.app.switch_mode("setup")

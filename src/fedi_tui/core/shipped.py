@@ -1,22 +1,24 @@
 """Where the data files shipped with fedi-tui are: NixOS modules and themes.
 
-An installed wheel carries them inside the package (`_nix/`, `_themes/`); a
-source checkout has them at the top of the repository (`nix/`, `themes/`).
+A source checkout (or an editable install) has them at the top of the
+repository (`nix/`, `themes/`); an installed wheel puts them under
+`<prefix>/share/fedi-tui/`.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from fedi_tui.core.errors import FediError
 
-_PACKAGE = Path(__file__).resolve().parents[1]
 _CHECKOUT = Path(__file__).resolve().parents[3]
+_SHARE = Path(sys.prefix) / "share" / "fedi-tui"
 
 
 def nix_modules_dir() -> Path:
     """The fediversity NixOS modules shipped with fedi-tui."""
-    for base in (_PACKAGE / "_nix", _CHECKOUT / "nix"):
+    for base in (_CHECKOUT / "nix", _SHARE / "nix"):
         candidate = base / "modules" / "fediversity"
         if (candidate / "default.nix").is_file():
             return candidate
@@ -25,7 +27,7 @@ def nix_modules_dir() -> Path:
 
 def themes_dir() -> Path:
     """The shipped TUI themes (TOML files)."""
-    for candidate in (_PACKAGE / "_themes", _CHECKOUT / "themes"):
+    for candidate in (_CHECKOUT / "themes", _SHARE / "themes"):
         if candidate.is_dir():
             return candidate
     raise FediError("the fedi-tui themes were not found next to fedi-tui; reinstall it")

@@ -8,13 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, check_operator, load
+from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, load_deployment
 from fedi_tui.core.facts import load_facts
 from fedi_tui.core.planning import Planned, plan_state
-from fedi_tui.core.recorded import load_recorded
 from fedi_tui.core.render import module_files
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statedir import state_dir
 
 PLAN_FORMAT = 1
 
@@ -41,14 +39,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def make(args: argparse.Namespace) -> Planned:
-    loaded = load(args)
-    spec = loaded.spec
-    check_operator(spec, args.operator)
+    d = load_deployment(args)
     facts = load_facts(Path(args.facts)) if args.facts else None
-    recorded = load_recorded(state_dir(loaded.path, spec))
     return plan_state(
-        spec,
-        recorded,
+        d.loaded.spec,
+        d.recorded,
         module_files(nix_modules_dir()),
         facts=facts,
         prune_data=args.prune_data,

@@ -6,13 +6,11 @@ import argparse
 import shutil
 from pathlib import Path
 
-from fedi_tui.cli.common import EXIT_OK, check_operator, load
+from fedi_tui.cli.common import EXIT_OK, load_deployment
 from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.recorded import load_recorded
 from fedi_tui.core.render import module_files, render_machine
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statedir import state_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,13 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    loaded = load(args)
-    spec = loaded.spec
-    check_operator(spec, args.operator)
-    where = state_dir(loaded.path, spec)
-    out: Path = args.out or where / "rendered"
+    d = load_deployment(args)
+    spec = d.loaded.spec
+    out: Path = args.out or d.state_dir / "rendered"
     modules = module_files(nix_modules_dir())
-    config = map_resources(spec, load_recorded(where))
+    config = map_resources(spec, d.recorded)
     if args.operator:
         config = config.only_operator(args.operator)
     machines = config.machines

@@ -23,20 +23,14 @@ def build_app(
     it the app draws its first frame at once and reads the file behind it —
     what the `fedi-tui` command does, so a large state never delays the screen.
     """
-    if not preload:
-        return FediApp(
-            None,
-            path=state,
-            read_only=read_only,
-            mode=mode,
-            theme=theme,
-            remember=remember_theme,
-            setup_only=setup_only,
-        )
-    from fedi_tui.core.statefile import load_state
+    loaded = None
+    if preload:
+        from fedi_tui.core.statefile import load_state
 
+        loaded = load_state(state)
     return FediApp(
-        load_state(state),
+        loaded,
+        path=state,
         read_only=read_only,
         mode=mode,
         theme=theme,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fedi_tui.core.apps.registry import installed_apps
 from fedi_tui.core.forms import (
     apply_form,

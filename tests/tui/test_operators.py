@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from textual.widgets import Static, Switch, TabbedContent
@@ -10,16 +9,9 @@ from textual.widgets import Static, Switch, TabbedContent
 from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from tests.paths import DEMO
+from tests.textdiff import changed_lines
 from tests.tui.conftest import AppFactory
 from tests.tui.helpers import settle, text_of, type_into
-
-
-def changed(before: str, after: str) -> list[str]:
-    return [
-        line
-        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
 
 
 async def test_edit_option_and_save_changes_exactly_that_line(
@@ -42,7 +34,10 @@ async def test_edit_option_and_save_changes_exactly_that_line(
         await settle(pilot)
         assert "no unsaved changes" in text_of(screen.query_one("#op-status", Static))
     after = demo_copy.read_text()
-    assert changed(before, after) == ["-media_retention_days = 14", "+media_retention_days = 21"]
+    assert changed_lines(before, after) == [
+        "-media_retention_days = 14",
+        "+media_retention_days = 21",
+    ]
     assert app.state.spec.operators["coop"].apps.mastodon.media_retention_days == 21  # type: ignore[attr-defined]
 
 

@@ -7,7 +7,6 @@ program writes schema 2 (`core.schema.CURRENT`) and registering a migration
 
 from __future__ import annotations
 
-import difflib
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from fedi_tui.core.errors import InvalidState, SchemaTooNew
 from fedi_tui.core.statefile import load_state, save_state
 from fedi_tui.core.tomledit import DELETE, Edit
 from tests.paths import DEMO
+from tests.textdiff import changed_lines
 from tests.unit.conftest import RunCli
 
 CONTACT = re.compile(r"^contact = (\"[^\"]*\")(.*)$", re.M)
@@ -54,11 +54,7 @@ def v1_file(tmp_path: Path) -> Path:
 
 
 def _changed(before: str, after: str) -> tuple[list[str], list[str]]:
-    diff = [
-        line
-        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
+    diff = changed_lines(before, after)
     return sorted(x[1:] for x in diff if x[0] == "-"), sorted(x[1:] for x in diff if x[0] == "+")
 
 

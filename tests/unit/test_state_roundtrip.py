@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,9 @@ from fedi_tui.core.statefile import load_state, save_state
 from fedi_tui.core.tomledit import DELETE, Edit
 from tests.bench.gen_large_state import large_state_text
 from tests.paths import SAMPLES
+from tests.textdiff import changed_lines
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.toml"))
-
-
-def _changed_lines(before: str, after: str) -> list[str]:
-    return [
-        line
-        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
 
 
 @pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: p.name)
@@ -56,13 +48,13 @@ def test_cli_set_changes_only_that_line(
 ) -> None:
     before = demo_copy.read_text()
     assert main(["-s", str(demo_copy), "set", key, value]) == 0
-    assert _changed_lines(before, demo_copy.read_text()) == expected
+    assert changed_lines(before, demo_copy.read_text()) == expected
 
 
 def test_set_keeps_trailing_comment(demo_copy: Path) -> None:
     before = demo_copy.read_text()
     assert main(["-s", str(demo_copy), "set", "operators.coop.apps.pixelfed.enable", "true"]) == 0
-    assert _changed_lines(before, demo_copy.read_text()) == [
+    assert changed_lines(before, demo_copy.read_text()) == [
         "-enable = false                        # paused until they hire a moderator",
         "+enable = true                        # paused until they hire a moderator",
     ]
@@ -83,7 +75,7 @@ def test_set_new_key_adds_one_line_in_its_table(demo_copy: Path) -> None:
         == 0
     )
     after = demo_copy.read_text()
-    assert _changed_lines(before, after) == ["+media_retention_days = 7"]
+    assert changed_lines(before, after) == ["+media_retention_days = 7"]
     section = after.split("[operators.school.apps.mastodon]")[1]
     assert "media_retention_days = 7" in section
 
@@ -118,7 +110,7 @@ def test_edit_in_large_state_changes_one_line(tmp_path: Path) -> None:
     save_state(
         load_state(path), [Edit(("operators", "op321", "apps", "peertube", "size"), "large")]
     )
-    changed = _changed_lines(before, path.read_text())
+    changed = changed_lines(before, path.read_text())
     assert len(changed) == 2 and changed[1] == '+size = "large"'
 
 

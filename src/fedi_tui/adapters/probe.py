@@ -29,27 +29,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
-import socket
 import ssl
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from fedi_tui.adapters.tcpconnect import (
+    ConnectFailed,
+    one_line,
+    seconds,
+    target_of,
+    tcp_connect,
+)
 
 if TYPE_CHECKING:
     import asyncssh
 
 __all__ = ["ProbeResult", "fingerprint_of_der", "probe_ssh", "probe_tls", "probe_url"]
-
-# What usually listens on a port, to make "connection refused" actionable.
-_SERVICES = {
-    22: "sshd",
-    443: "the HTTPS server",
-    3900: "Garage (S3 API)",
-    3903: "Garage (admin API)",
-    8006: "pveproxy",
-}
 
 _CLOSE_WAIT = 1.0  # seconds to wait for a TLS close_notify round trip before aborting
 
@@ -84,15 +80,6 @@ def fingerprint_of_der(der: bytes) -> str:
 # --- helpers -----------------------------------------------------------------
 
 
-def _target(host: str, port: int) -> str:
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]:{port}"
-    except ValueError:
-        pass
-    return f"{host}:{port}"
-
-
 def _result(
     target: str,
     *,
@@ -115,64 +102,6 @@ def _result(
     )
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _seconds(timeout: float) -> str:
-    return f"{timeout:g} s"
-
-
-class _ConnectFailed(Exception):
-    """The TCP connection could not be made; carries the user-facing message."""
-
-
-async def _tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, float]:
-    """Resolve *host* and open a TCP connection; returns the socket and the connect time in ms."""
-    target = _target(host, port)
-    service = _SERVICES.get(port, "the service")
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout):
-            try:
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise _ConnectFailed(
-                    f"cannot resolve {target}: no address for host name {host!r} "
-                    f"({_one_line(exc.strerror)}); check the spelling, or give an IP address"
-                ) from None
-            last: OSError | None = None
-            for family, kind, proto, _name, address in infos:
-                sock = socket.socket(family, kind, proto)
-                sock.setblocking(False)
-                start = time.perf_counter()
-                try:
-                    await loop.sock_connect(sock, address)
-                except BaseException as exc:
-                    sock.close()
-                    if not isinstance(exc, OSError):
-                        raise
-                    last = exc
-                    continue
-                return sock, (time.perf_counter() - start) * 1000.0
-    except TimeoutError:
-        raise _ConnectFailed(
-            f"no answer from {target} within {_seconds(timeout)} (connect timed out): "
-            "the host may be down or a firewall drops the packets; check the address and port"
-        ) from None
-    if isinstance(last, ConnectionRefusedError):
-        raise _ConnectFailed(
-            f"connection refused on {target}: nothing listens there; "
-            f"is {service} running? check the address and port"
-        )
-    if last is None:
-        raise _ConnectFailed(f"cannot connect to {target}: {host!r} has no address; check it")
-    raise _ConnectFailed(
-        f"cannot connect to {target}: {_one_line(last.strerror or last)}; "
-        "check the address, the port and the route to the host"
-    )
-
-
 def _subject_of_der(der: bytes) -> str | None:
     """The certificate's subject as an RFC 4514 string, or None if it cannot be parsed."""
     try:
@@ -187,7 +116,7 @@ def _tls_reason(exc: ssl.SSLError) -> str:
     reason = getattr(exc, "reason", None)
     if isinstance(reason, str) and reason:
         return reason.replace("_", " ").lower()
-    return _one_line(exc)
+    return one_line(exc)
 
 
 class _Closing(asyncio.Protocol):
@@ -213,10 +142,10 @@ async def probe_tls(host: str, port: int, timeout: float = 5.0) -> ProbeResult:
     credentials); the connection is closed straight after. *timeout* applies to
     the TCP connect and to the handshake separately.
     """
-    target = _target(host, port)
+    target = target_of(host, port)
     try:
-        sock, latency = await _tcp_connect(host, port, timeout)
-    except _ConnectFailed as exc:
+        sock, latency = await tcp_connect(host, port, timeout)
+    except ConnectFailed as exc:
         return _result(target, error=str(exc))
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -255,7 +184,7 @@ async def probe_tls(host: str, port: int, timeout: float = 5.0) -> ProbeResult:
             target,
             latency_ms=latency,
             error=f"{target} accepted the connection but did not complete a TLS handshake "
-            f"within {_seconds(timeout)}: is it an HTTPS port? check the URL's port",
+            f"within {seconds(timeout)}: is it an HTTPS port? check the URL's port",
         )
     except ssl.SSLError as exc:
         return _result(
@@ -269,13 +198,13 @@ async def probe_tls(host: str, port: int, timeout: float = 5.0) -> ProbeResult:
             target,
             latency_ms=latency,
             error=f"{target} closed the connection during the TLS handshake "
-            f"({_one_line(exc) or type(exc).__name__}): is it an HTTPS port? check the URL",
+            f"({one_line(exc) or type(exc).__name__}): is it an HTTPS port? check the URL",
         )
     except Exception as exc:
         return _result(
             target,
             latency_ms=latency,
-            error=f"TLS probe of {target} failed: {type(exc).__name__}: {_one_line(exc)}",
+            error=f"TLS probe of {target} failed: {type(exc).__name__}: {one_line(exc)}",
         )
     finally:
         if transport is None:
@@ -304,10 +233,10 @@ async def probe_ssh(host: str, port: int = 22, timeout: float = 5.0) -> ProbeRes
     shown so the user can compare and pin it). *timeout* applies to the TCP
     connect and to the key exchange separately.
     """
-    target = _target(host, port)
+    target = target_of(host, port)
     try:
-        sock, latency = await _tcp_connect(host, port, timeout)
-    except _ConnectFailed as exc:
+        sock, latency = await tcp_connect(host, port, timeout)
+    except ConnectFailed as exc:
         return _result(target, error=str(exc))
 
     import asyncssh  # imported here: the probe module stays cheap to import
@@ -324,10 +253,10 @@ async def probe_ssh(host: str, port: int = 22, timeout: float = 5.0) -> ProbeRes
             target,
             latency_ms=latency,
             error=f"{target} accepted the connection but did not complete an SSH key exchange "
-            f"within {_seconds(timeout)}: is sshd listening on this port? check the port",
+            f"within {seconds(timeout)}: is sshd listening on this port? check the port",
         )
     except asyncssh.Error as exc:
-        reason = _one_line(exc.reason) or type(exc).__name__
+        reason = one_line(exc.reason) or type(exc).__name__
         return _result(
             target,
             latency_ms=latency,
@@ -339,13 +268,13 @@ async def probe_ssh(host: str, port: int = 22, timeout: float = 5.0) -> ProbeRes
             target,
             latency_ms=latency,
             error=f"{target} closed the connection during the SSH key exchange "
-            f"({_one_line(exc) or type(exc).__name__}): is this an SSH port? check the port",
+            f"({one_line(exc) or type(exc).__name__}): is this an SSH port? check the port",
         )
     except Exception as exc:
         return _result(
             target,
             latency_ms=latency,
-            error=f"SSH probe of {target} failed: {type(exc).__name__}: {_one_line(exc)}",
+            error=f"SSH probe of {target} failed: {type(exc).__name__}: {one_line(exc)}",
         )
     finally:
         sock.close()  # asyncssh closed its transport already; this only covers early failures
@@ -377,7 +306,7 @@ async def probe_url(url: str, timeout: float = 5.0) -> ProbeResult:
         host = parts.hostname
         port = parts.port
     except ValueError as exc:
-        return _result(url, error=f"cannot read URL {url!r} ({_one_line(exc)}): check the port")
+        return _result(url, error=f"cannot read URL {url!r} ({one_line(exc)}): check the port")
     if "://" not in url:
         return _result(
             url,
@@ -396,10 +325,10 @@ async def probe_url(url: str, timeout: float = 5.0) -> ProbeResult:
         return await probe_tls(host, port or 443, timeout)
     if scheme == "ssh":
         return await probe_ssh(host, port or 22, timeout)
-    target = _target(host, port or 80)
+    target = target_of(host, port or 80)
     try:
-        sock, latency = await _tcp_connect(host, port or 80, timeout)
-    except _ConnectFailed as exc:
+        sock, latency = await tcp_connect(host, port or 80, timeout)
+    except ConnectFailed as exc:
         return _result(target, error=str(exc))
     sock.close()
     return _result(target, latency_ms=latency, error=None)

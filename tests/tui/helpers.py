@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
 from fedi_tui.tui.app import FediApp
+
+S = TypeVar("S", bound=Screen[object])
 
 
 async def settle(pilot: Pilot[object]) -> None:
@@ -38,3 +43,12 @@ def fedi(pilot: Pilot[object]) -> FediApp:
 
 def text_of(widget: Widget) -> str:
     return str(widget.render())
+
+
+async def open_area(pilot: Pilot[object], key: str, screen_type: type[S]) -> S:
+    """Press an area's key, let it settle, and return its screen (checked to be that type)."""
+    await pilot.press(key)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, screen_type), f"{key} opened {screen!r}"
+    return screen

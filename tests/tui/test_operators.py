@@ -11,7 +11,7 @@ from fedi_tui.tui.screens.operators import OperatorsScreen
 from tests.paths import DEMO
 from tests.textdiff import changed_lines
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import settle, text_of, type_into
+from tests.tui.helpers import open_area, settle, text_of, type_into
 
 
 async def test_edit_option_and_save_changes_exactly_that_line(
@@ -47,10 +47,7 @@ async def test_enabling_an_app_without_admin_shows_the_problem_and_saves_nothing
     before = demo_copy.read_text()
     app = make_app(demo_copy)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, OperatorsScreen)
+        screen = await open_area(pilot, "2", OperatorsScreen)
         screen.select_entry("photoclub")
         await settle(pilot)
         assert screen.current == "photoclub"

@@ -18,7 +18,7 @@ from fedi_tui.tui.screens.runtimes import RuntimesScreen
 from tests.fixtures.sshd import SshHost
 from tests.paths import DEMO
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import settle, text_of, type_into
+from tests.tui.helpers import open_area, settle, text_of, type_into
 
 
 def state_with(tmp_path: Path, pve_url: str, ssh: SshHost | None = None) -> Path:
@@ -59,10 +59,7 @@ async def test_test_connection_to_proxmox_and_pin_the_fingerprint(
     expected = served_fingerprint(fakepve_url)
     app = make_app(path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, RuntimesScreen)
+        screen = await open_area(pilot, "3", RuntimesScreen)
         assert screen.current == ("runtimes", "pve-a")
         assert "Not tested yet" in probe_text(screen)
         await pilot.press("t")
@@ -85,10 +82,7 @@ async def test_test_connection_to_a_nixos_host_and_pin_its_host_key(
     path = state_with(tmp_path, fakepve_url, sshd_host)
     app = make_app(path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, RuntimesScreen)
+        screen = await open_area(pilot, "3", RuntimesScreen)
         await pilot.press("j")  # bare-1
         await settle(pilot)
         assert screen.current == ("runtimes", "bare-1")

@@ -11,7 +11,7 @@ from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.screens.setup import SetupScreen
 from fedi_tui.tui.widgets.plansummary import PlanSummary
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import settle, text_of, type_into
+from tests.tui.helpers import open_area, settle, text_of, type_into
 
 
 def step(screen: SetupScreen) -> str:
@@ -24,10 +24,7 @@ async def test_invalid_input_blocks_next_with_the_message(
     before = demo_copy.read_text()
     app = make_app(demo_copy)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, SetupScreen)
+        screen = await open_area(pilot, "4", SetupScreen)
         await pilot.press("ctrl+n")  # no application chosen
         await settle(pilot)
         assert step(screen) == "step-apps"
@@ -56,10 +53,7 @@ async def test_wizard_creates_an_operator_with_its_apps(
     before = demo_copy.read_text()
     app = make_app(demo_copy)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, SetupScreen)
+        screen = await open_area(pilot, "4", SetupScreen)
         await pilot.press("space", "down", "space", "ctrl+n")  # mastodon, peertube
         await settle(pilot)
         await type_into(pilot, "#w-name", "Night Owls")

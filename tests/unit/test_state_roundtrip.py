@@ -118,3 +118,27 @@ def test_save_keeps_previous_version_as_bak(demo_copy: Path) -> None:
     before = demo_copy.read_bytes()
     save_state(load_state(demo_copy), [Edit(("provider", "name"), "Renamed")])
     assert demo_copy.with_name("fedi.toml.bak").read_bytes() == before
+
+
+def test_replacing_a_whole_table_keeps_the_comments_of_its_neighbours(demo_copy: Path) -> None:
+    before = demo_copy.read_text()
+    assert "# School on its own rented machine." in before
+    new = {"pixelfed": {"enable": False}}
+    assert (
+        main(
+            [
+                "-s",
+                str(demo_copy),
+                "set",
+                "operators.photoclub.apps",
+                "{ pixelfed = { enable = false } }",
+            ]
+        )
+        == 0
+    )
+    after = demo_copy.read_text()
+    assert "# School on its own rented machine." in after
+    assert "# Photography club: pictures only." in after
+    assert load_state(demo_copy).data["operators"]["photoclub"]["apps"] == new
+    removed = [line for line in changed_lines(before, after) if line.startswith("-")]
+    assert all("photoclub.apps.pixelfed" in line or not line.startswith("-[") for line in removed)

@@ -127,5 +127,5 @@ def cmd_set(args: argparse.Namespace) -> int:
         return [Edit(key, value)]
 
     update_state(state_path(args), change)
-    print(f"{'.'.join(key)} = {tomlkit.item(value).as_string()}")
+    print(f"{'.'.join(key)} = {to_item(value, inline=True).as_string()}")
     return EXIT_OK

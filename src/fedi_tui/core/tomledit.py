@@ -147,8 +147,12 @@ def _apply_to_section(text: str, edit: Edit) -> str | None:
     if any(h.is_array for h in headers):
         return None
     path = edit.path
-    if edit.value is DELETE and any(h.path == path for h in headers):
-        return _drop_tables(text, headers, path)
+    if any(h.path[: len(path)] == path for h in headers):
+        # the edit removes or replaces whole tables: drop their sections first
+        text = _drop_tables(text, headers, path)
+        if edit.value is DELETE:
+            return text
+        headers = _headers(text)
     owners = [h for h in headers if len(h.path) < len(path) and path[: len(h.path)] == h.path]
     if owners:
         owner = max(owners, key=lambda h: len(h.path))

@@ -66,14 +66,3 @@ def eval_json(expression: str) -> Any:
     if done.returncode != 0:  # stdout may hold partial JSON: never read it then
         raise FediError(f"nix evaluation failed: {done.stderr.strip()}")
     return json.loads(done.stdout)
-
-
-def eval_file_json(path: Path, attr: str | None = None) -> Any:
-    """Evaluate a file (optionally one attribute path of it) strictly as JSON."""
-    args = ["--eval", "--strict", "--json", str(path)]
-    if attr:
-        args += ["-A", attr]
-    done = _run(args)
-    if done.returncode != 0:
-        raise FediError(f"nix evaluation of {path} failed: {done.stderr.strip()}")
-    return json.loads(done.stdout)

@@ -81,7 +81,7 @@ def test_get_values(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert capsys.readouterr().out == "30\n"
     # secrets print as the reference, which is all the file has
     assert main(["-s", str(demo_copy), "get", "runtimes.pve-a.token"]) == 0
-    assert capsys.readouterr().out == '{env = "PVE_TOKEN"}\n'
+    assert capsys.readouterr().out == '{ env = "PVE_TOKEN" }\n'
 
 
 def test_get_unknown_key_suggests(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

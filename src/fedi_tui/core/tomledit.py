@@ -255,14 +255,24 @@ def to_item(value: Any, inline: bool = False) -> Item:
     if isinstance(value, dict):
         flat = all(not isinstance(v, dict) for v in value.values())
         if inline or (flat and len(value) <= 4):
-            table: InlineTable | Table = tomlkit.inline_table()
-        else:
-            table = tomlkit.table()
+            return _inline_table(value)
+        table = tomlkit.table()
         for k, v in value.items():
-            table[k] = to_item(v, inline=isinstance(table, InlineTable))
+            table[k] = to_item(v)
         return table
     item: Item = tomlkit.item(value)
     return item
+
+
+def _inline_table(value: dict[str, Any]) -> InlineTable:
+    """`{ a = 1, b = "x" }`, spaced the way people write it (tomlkit alone writes `{a = 1}`)."""
+    parts = [
+        f"{tomlkit.key(k).as_string()} = {to_item(v, True).as_string()}" for k, v in value.items()
+    ]
+    text = "{ " + ", ".join(parts) + " }" if parts else "{}"
+    table = tomlkit.parse(f"v = {text}")["v"]
+    assert isinstance(table, InlineTable)
+    return table
 
 
 def parse_dotted_key(raw: str) -> Key:

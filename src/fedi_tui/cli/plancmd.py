@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, load_deployment
-from fedi_tui.core.facts import load_facts
+from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, Deployment, load_deployment
+from fedi_tui.core.facts import ObservedFacts, load_facts
 from fedi_tui.core.planning import Planned, plan_state
 from fedi_tui.core.render import module_files
 from fedi_tui.core.shipped import nix_modules_dir
+from fedi_tui.core.spec import ProxmoxRuntimeSpec
 
 PLAN_FORMAT = 1
 
@@ -31,8 +33,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--explain", action="store_true", help="say why each machine is placed where it is"
     )
     p.add_argument("--prune-data", action="store_true", help="also delete buckets of removed apps")
-    p.add_argument(
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
         "--facts", metavar="FILE", help="observed node capacity (JSON) instead of declared"
+    )
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="ask every Proxmox runtime for its capacity and taken VMIDs now (read-only)",
     )
     p.add_argument("--no-diff", action="store_true", help="leave out configuration diffs")
     p.set_defaults(func=cmd_plan)
@@ -41,6 +49,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def make(args: argparse.Namespace) -> Planned:
     d = load_deployment(args)
     facts = load_facts(Path(args.facts)) if args.facts else None
+    if getattr(args, "live", False):
+        facts = observe_live(d, to=sys.stderr if args.json else sys.stdout)
     return plan_state(
         d.loaded.spec,
         d.recorded,
@@ -49,6 +59,31 @@ def make(args: argparse.Namespace) -> Planned:
         prune_data=args.prune_data,
         operator=args.operator,
     )
+
+
+def observe_live(d: Deployment, to: TextIO) -> ObservedFacts:
+    """Observe every Proxmox runtime in parallel and say what was seen."""
+    from fedi_tui.adapters.proxmox import observe_runtimes  # network code only when asked
+
+    runtimes = {
+        name: rt
+        for name, rt in d.loaded.spec.runtimes.items()
+        if isinstance(rt, ProxmoxRuntimeSpec)
+    }
+    if not runtimes:
+        print("--live: no Proxmox runtimes to observe; using declared capacity", file=to)
+        return ObservedFacts()
+    facts = asyncio.run(observe_runtimes(runtimes, d.loaded.path.parent))
+    for name, seen in facts.runtimes.items():
+        nodes = "; ".join(
+            f"{node} {n.cores} cores, {n.memory_gib:g} GiB memory, {n.disk_gib:g} GiB disk"
+            if n.online
+            else f"{node} offline"
+            for node, n in seen.nodes.items()
+        )
+        print(f"Observed runtime {name} ({runtimes[name].api}): {nodes}", file=to)
+    print(file=to)
+    return facts
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -1,0 +1,134 @@
+"""Proxmox VE through its API (proxmoxer): observe capacity; clone, resize, start, stop, destroy.
+
+**Whose guest is it.** A guest is fedi-tui's when its VMID lies inside the
+runtime's ``vmids`` range *and* it carries the Proxmox tag ``fedi-tui`` (set on
+every VM fedi-tui clones). Anything else — a VM made by hand inside the range, a
+tagged VM outside it — belongs to someone else: its cores, memory and disk are
+subtracted from what fedi-tui may use, its VMID is reported as taken, and no
+method here changes it. Both mistakes the rule can make are on the safe side:
+capacity is under- rather than over-stated, and no VMID is handed out twice.
+
+**What** :meth:`ProxmoxClient.observe` **reports**, per node of ``nodes`` in
+fedi.toml (GiB, rounded down to 1/100): the node's ``maxcpu`` and ``maxmem``
+minus the allocated cores and memory of the other guests on it (running or not,
+templates excepted: they never run); for disk, what the VM ``storage`` has free
+on the node plus what fedi-tui's own disks take there. The host's own use is not
+subtracted — the overcommit ratios in fedi.toml are for head room. The token must
+be able to see every guest (``VM.Audit`` on ``/vms``, e.g. the PVEAuditor role),
+or hidden guests cannot be subtracted.
+
+**Tasks.** Every call that starts a Proxmox task waits for it and checks its
+exit status: ``OK`` succeeds, ``WARNINGS: n`` succeeds with a note through
+``on_progress``, anything else raises a :class:`ProxmoxError` that names the
+node, the VMID, the task's message and what to do. Blocking proxmoxer calls run
+in :func:`asyncio.to_thread`; waiting happens on the event loop, so cancelling
+stops the wait at once (the task itself carries on on the node).
+
+The token's secret is resolved on first use and never logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+
+from fedi_tui.adapters.proxmox_config import node_capacity, owns, storage_offer
+from fedi_tui.adapters.proxmox_errors import ProxmoxError
+from fedi_tui.adapters.proxmox_session import Progress
+from fedi_tui.adapters.proxmox_vms import ProxmoxVms
+from fedi_tui.core.errors import FediError
+from fedi_tui.core.facts import ObservedFacts, ObservedNode, ObservedRuntime
+from fedi_tui.core.spec import ProxmoxRuntimeSpec
+
+__all__ = ["Progress", "ProxmoxClient", "ProxmoxError", "observe_runtimes"]
+
+
+class ProxmoxClient(ProxmoxVms):
+    """A Proxmox runtime: observe it, and create, change and remove fedi-tui's VMs on it.
+
+    ``ProxmoxClient(name, spec, base_dir, on_progress=...)``; use as ``async with``.
+    """
+
+    async def observe(self) -> ObservedRuntime:
+        """Capacity per node available to fedi-tui's VMs, and the VMIDs others use."""
+        nodes = await self._call("list the nodes", lambda api: api.nodes.get())
+        known = {str(n.get("node")): n for n in nodes or []}
+        missing = sorted(set(self.spec.nodes) - set(known))
+        if missing:
+            raise self._fail(
+                f"node {', '.join(missing)} of runtimes.{self.name}.nodes is not in the cluster "
+                f"(it has: {', '.join(sorted(known)) or 'none'}); fix the node names in fedi.toml",
+                "missing",
+            )
+        guests = await self.guests()
+        ours = {int(g["vmid"]) for g in guests if owns(self.spec, g)}
+
+        async def one(name: str) -> tuple[str, ObservedNode]:
+            node = known[name]
+            offer = 0.0
+            if node.get("status") == "online":
+                offer = await self._storage_offer(name, ours)
+            foreign = [g for g in guests if g.get("node") == name and int(g["vmid"]) not in ours]
+            return name, node_capacity(node, foreign, offer)
+
+        names = sorted(self.spec.nodes)
+        results = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
+        for result in results:  # the first failure in node order, whichever came first in time
+            if isinstance(result, BaseException):
+                raise result
+        observed = [r for r in results if not isinstance(r, BaseException)]
+        used = frozenset(int(g["vmid"]) for g in guests) - ours
+        return ObservedRuntime(nodes=dict(observed), used_vmids=used)
+
+    async def _storage_offer(self, node: str, ours: set[int]) -> float:
+        store = self.spec.storage
+        try:
+            status = await self._call(
+                f"read storage {store!r}",
+                lambda api: api.nodes(node).storage(store).status.get(),
+                node=node,
+            )
+        except ProxmoxError as exc:
+            if "no such storage" in str(exc).lower() or "does not exist" in str(exc).lower():
+                raise self._fail(
+                    f"storage {store!r} (runtimes.{self.name}.storage) does not exist on node "
+                    f"{node}; set storage to one that holds VM disks on every node "
+                    "(`pvesm status` lists them)",
+                    "missing",
+                    node,
+                ) from None
+            raise
+        if not int(status.get("active") or 0):
+            return 0.0
+        volumes = await self._call(
+            f"list the disks on storage {store!r}",
+            lambda api: api.nodes(node).storage(store).content.get(content="images"),
+            node=node,
+        )
+        return storage_offer(status, volumes or [], ours)
+
+
+async def observe_runtimes(
+    runtimes: Mapping[str, ProxmoxRuntimeSpec], base_dir: Path | None = None
+) -> ObservedFacts:
+    """Observe every runtime at once; if any fails, one error lists every failure."""
+
+    async def one(name: str, spec: ProxmoxRuntimeSpec) -> ObservedRuntime:
+        async with ProxmoxClient(name, spec, base_dir) as client:
+            return await client.observe()
+
+    names = sorted(runtimes)
+    results = await asyncio.gather(*(one(n, runtimes[n]) for n in names), return_exceptions=True)
+    failures: list[str] = []
+    observed: dict[str, ObservedRuntime] = {}
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, FediError):
+            failures.append(str(result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            observed[name] = result
+    if failures:
+        raise FediError("\n".join(failures))
+    return ObservedFacts(runtimes=observed)

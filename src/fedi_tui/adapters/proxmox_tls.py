@@ -1,0 +1,164 @@
+"""How the Proxmox client trusts the API's TLS certificate: a CA file, the system CAs, or a pin.
+
+With ``fingerprint = "AA:BB:…"`` in ``fedi.toml`` the certificate chain is not
+judged at all: the connection is accepted exactly when the SHA-256 of the
+server's leaf certificate (DER) equals the pinned value, as Proxmox's own
+cluster-join and ``pvesh`` fingerprint pinning do. That is stricter than a CA
+(only this one certificate passes, whoever signed it), so a self-signed
+``pve-ssl.pem`` works without distributing a CA. The check is urllib3's
+``assert_fingerprint``, run on every new connection right after the handshake
+and before a single byte of the request — and so before the API token — is
+sent.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from fedi_tui.core.errors import FediError
+
+__all__ = [
+    "PinnedAdapter",
+    "configure_session",
+    "describe_tls_failure",
+    "retrying",
+    "system_cas",
+]
+
+PIN_HOWTO = (
+    "pin it with the fedi-tui runtimes screen (t: Test connection, then p: Pin), "
+    "or set ca_file or fingerprint in fedi.toml"
+)
+
+
+def retrying() -> Retry:
+    """Retry policy: reads (GET) survive a dropped connection; writes are never repeated."""
+    return Retry(
+        total=3,
+        connect=2,
+        read=2,
+        status=0,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        backoff_factor=0.2,
+        raise_on_status=False,
+    )
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Accepts a TLS connection only if the leaf certificate's SHA-256 equals the pin.
+
+    Whatever ``verify`` a caller passes is ignored: this adapter always pins.
+    """
+
+    def __init__(self, fingerprint: str, **kwargs: Any) -> None:
+        hexdigits = fingerprint.replace(":", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", hexdigits):
+            raise ValueError("a SHA-256 fingerprint is 32 hex pairs, 'AA:BB:…'")
+        self.pin = hexdigits
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, True, cert)
+        pool_kwargs.pop("ca_certs", None)
+        pool_kwargs.pop("ca_cert_dir", None)
+        # The chain is not judged (nothing to judge a self-signed certificate against);
+        # the pin below decides, on every new connection, before the request is sent.
+        pool_kwargs["cert_reqs"] = "CERT_NONE"
+        pool_kwargs["assert_fingerprint"] = self.pin
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        conn.cert_reqs = "CERT_NONE"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+        conn.assert_fingerprint = self.pin
+        if cert:
+            raise ValueError("client certificates are not used with a pinned fingerprint")
+
+
+def configure_session(
+    session: requests.Session,
+    base_url: str,
+    *,
+    fingerprint: str | None,
+) -> None:
+    """Harden proxmoxer's session: no proxies or netrc from the environment, retries, pinning."""
+    session.trust_env = False  # HTTPS_PROXY, REQUESTS_CA_BUNDLE and ~/.netrc do not apply
+    adapter: HTTPAdapter = (
+        PinnedAdapter(fingerprint, max_retries=retrying())
+        if fingerprint
+        else HTTPAdapter(max_retries=retrying())
+    )
+    prefix = base_url.split("/api2/", 1)[0] + "/"
+    session.mount(prefix, adapter)
+
+
+def ca_path(ca_file: str, base_dir: Path | None) -> Path:
+    """The CA file as a path: `~` expands; relative paths are relative to the state file."""
+    path = Path(ca_file).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if not path.is_file():
+        raise FediError(
+            f"ca_file {ca_file!r}: {path} does not exist or is not a file; copy the CA "
+            "certificate there (on a Proxmox node: /etc/pve/pve-root-ca.pem), "
+            "or pin the certificate's fingerprint instead"
+        )
+    return path
+
+
+def system_cas() -> str | bool:
+    """The operating system's CA store for requests' ``verify``; certifi's bundle if none."""
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile and Path(paths.cafile).is_file():
+        return paths.cafile
+    if paths.capath and Path(paths.capath).is_dir():
+        return paths.capath
+    return True
+
+
+def _hex_pairs(hexdigits: str) -> str:
+    upper = hexdigits.upper()
+    return ":".join(upper[i : i + 2] for i in range(0, len(upper), 2))
+
+
+def describe_tls_failure(
+    target: str, detail: str, *, ca_file: str | None, fingerprint: str | None
+) -> str:
+    """One message for a failed TLS verification: what was expected, what came, what to do."""
+    got = re.search(r'got "([0-9a-fA-F]{64})"', detail)
+    if fingerprint is not None:
+        if got:
+            return (
+                f"TLS: the certificate of {target} has fingerprint {_hex_pairs(got.group(1))}, "
+                f"but fedi.toml pins {fingerprint}; if the certificate was renewed, compare "
+                "the new fingerprint with `pvenode cert info` on the node, then "
+                f"{PIN_HOWTO}. Nothing was sent."
+            )
+        return f"TLS: checking the pinned certificate of {target} failed ({detail}); {PIN_HOWTO}"
+    anchor = f"the CA in {ca_file}" if ca_file else "the system's CAs"
+    reason = detail
+    for known in (
+        "self-signed certificate",
+        "unable to get local issuer certificate",
+        "certificate has expired",
+        "IP address mismatch",
+        "Hostname mismatch",
+    ):
+        if known.lower() in detail.lower():
+            reason = known
+            break
+    return (
+        f"TLS: the certificate of {target} could not be verified against {anchor} "
+        f"({reason}); {PIN_HOWTO}. Nothing was sent."
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from fedi_tui.adapters.nixtool import parse_files
 from fedi_tui.core.mapping import map_resources
 from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import module_files, render_machine
+from fedi_tui.core.render import module_files, render_all
 from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.statefile import load_state
 from tests.bench.gen_large_state import large_state_text
@@ -29,8 +29,8 @@ def main() -> None:
         spec = load_state(state).spec
         modules = module_files(nix_modules_dir())
         t0 = time.perf_counter()
-        machines = map_resources(spec, RecordedState()).machines
-        rendered = [render_machine(spec, m, modules) for m in machines]
+        config = map_resources(spec, RecordedState())
+        rendered = list(render_all(spec, config, modules).values())
         elapsed = time.perf_counter() - t0
         print(
             f"rendered {len(rendered)} machines in {elapsed * 1000:.0f} ms: "

@@ -76,12 +76,23 @@ def module_files(modules_dir: Path) -> dict[str, str]:
     }
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def render_machine(
-    spec: StateSpec, machine: Machine, modules: Mapping[str, str]
+    spec: StateSpec,
+    machine: Machine,
+    modules: Mapping[str, str],
+    module_hashes: Mapping[str, str] | None = None,
 ) -> RenderedMachine:
-    files = {"configuration.nix": configuration(spec, machine), **modules}
+    """One machine's files; `module_hashes` (path → sha256 of `modules`) saves rehashing."""
+    config = configuration(spec, machine)
+    known = module_hashes if module_hashes is not None else {}
+    files = {"configuration.nix": config, **modules}
     hashes = {
-        path: hashlib.sha256(text.encode()).hexdigest() for path, text in sorted(files.items())
+        path: _sha256(text) if path not in known else known[path]
+        for path, text in sorted(files.items())
     }
     total = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in hashes.items()).encode()).hexdigest()
     manifest = {
@@ -100,4 +111,5 @@ def render_all(
     spec: StateSpec, config: Configuration, modules: Mapping[str, str]
 ) -> dict[str, RenderedMachine]:
     """Every machine of a configuration, by name."""
-    return {m.name: render_machine(spec, m, modules) for m in config.machines}
+    hashes = {path: _sha256(text) for path, text in modules.items()}
+    return {m.name: render_machine(spec, m, modules, hashes) for m in config.machines}

@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.bench.bench_tui
 
 Each run is a fresh interpreter (imports included), timed from spawn until the
-app has drawn and exited; all run headless, alternately, in this one run.
+app reports (on stdout, as a wall-clock time) that the frame in question has
+been drawn; all run headless, alternately, in this one run.
 Three timings, as medians:
   - a bare Textual app's first frame;
   - fedi-tui's first frame, built like the `fedi-tui` command builds it (the
@@ -28,6 +29,7 @@ from tests.bench.gen_large_state import large_state_text
 RUNS = 7
 
 BARE = """
+import time
 from textual.app import App
 from textual.widgets import Footer, Static
 
@@ -37,13 +39,18 @@ class Bare(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.exit)
+        self.call_after_refresh(drawn, self)
+
+def drawn(app):
+    print(time.time(), flush=True)
+    app.exit()
 
 Bare().run(headless=True)
 """
 
 FIRST_FRAME = """
 import sys
+import time
 from pathlib import Path
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.factory import build_app
@@ -51,8 +58,12 @@ from fedi_tui.tui.factory import build_app
 mounted = FediApp.on_mount
 
 def on_mount(self):
+    self.call_after_refresh(drawn, self)  # first in line once the first frame is drawn
     mounted(self)
-    self.call_after_refresh(self.exit)  # the first frame has been drawn
+
+def drawn(app):
+    print(time.time(), flush=True)
+    app.exit()
 
 FediApp.on_mount = on_mount
 build_app(Path(sys.argv[1]), remember_theme=False, preload=False).run(headless=True)
@@ -60,6 +71,7 @@ build_app(Path(sys.argv[1]), remember_theme=False, preload=False).run(headless=T
 
 DASHBOARD = """
 import sys
+import time
 from pathlib import Path
 from fedi_tui.tui.factory import build_app
 from fedi_tui.tui.screens.dashboard import DashboardScreen
@@ -68,7 +80,11 @@ shown = DashboardScreen.on_mount
 
 def on_mount(self):
     shown(self)
-    self.call_after_refresh(self.app.exit)  # the dashboard with its rows has been drawn
+    self.call_after_refresh(drawn, self.app)  # the dashboard with its rows has been drawn
+
+def drawn(app):
+    print(time.time(), flush=True)
+    app.exit()
 
 DashboardScreen.on_mount = on_mount
 build_app(Path(sys.argv[1]), remember_theme=False, preload=False).run(headless=True)
@@ -76,9 +92,12 @@ build_app(Path(sys.argv[1]), remember_theme=False, preload=False).run(headless=T
 
 
 def timed(code: str, *args: str, env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, *args], check=True, env=env)
-    return time.perf_counter() - t0
+    """Seconds from spawning the interpreter until it printed that the frame was drawn."""
+    t0 = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, env=env, capture_output=True, text=True
+    )
+    return float(done.stdout.split()[-1]) - t0
 
 
 def main() -> None:

@@ -123,6 +123,7 @@ class FediApp(App[str | None]):
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.loaded:
+            self._set_recorded(self._read_recorded(self.state))
             self.switch_mode(self.start_mode)
             self.watch_state(self.state)
             return
@@ -140,7 +141,8 @@ class FediApp(App[str | None]):
         except FediError as error:
             self.call_from_thread(self._cannot_open, error)
             return
-        self.call_from_thread(self._opened, loaded)
+        recorded = self._read_recorded(loaded)
+        self.call_from_thread(self._opened, loaded, recorded)
 
     def watch_state(self, loaded: LoadedState) -> None:
         """Work out the plan summary of the state just loaded or saved."""
@@ -152,20 +154,32 @@ class FediApp(App[str | None]):
             if self.state is loaded:  # a newer state has its own job
                 self.plan_text = line
 
-        def read_recorded() -> RecordedState:
-            from fedi_tui.core.recorded import load_recorded
-            from fedi_tui.core.statedir import state_dir
+        work = partial(plan_line, loaded.data, loaded.path)
+        # after the screen has drawn the new state: the plan is the slow part
+        self.call_after_refresh(
+            self.start_job, work, name="work out the plan", group="plan", done=show
+        )
 
+    @staticmethod
+    def _read_recorded(loaded: LoadedState) -> RecordedState | FediError:
+        """What fedi-tui recorded as done beside this state file, or why it is unreadable."""
+        from fedi_tui.core.recorded import load_recorded
+        from fedi_tui.core.statedir import state_dir
+
+        try:
             return load_recorded(state_dir(loaded.path, loaded.spec))
+        except FediError as error:
+            return error
 
-        def got(recorded: RecordedState) -> None:
+    def _set_recorded(self, recorded: RecordedState | FediError) -> None:
+        if isinstance(recorded, FediError):
+            self.notify(str(recorded), title="Recorded state", severity="error", timeout=10)
+            self.recorded = None
+        else:
             self.recorded = recorded
 
-        self.start_job(read_recorded, name="read the recorded state", group="plan", done=got)
-        work = partial(plan_line, loaded.data, loaded.path)
-        self.start_job(work, name="work out the plan", group="plan", done=show)
-
-    def _opened(self, loaded: LoadedState) -> None:
+    def _opened(self, loaded: LoadedState, recorded: RecordedState | FediError) -> None:
+        self._set_recorded(recorded)
         self.state = loaded
         self.switch_mode(self.start_mode)
 
@@ -261,14 +275,20 @@ class FediApp(App[str | None]):
 
     @on(messages.ReloadState)
     def _reload(self) -> None:
-        def reloaded(new: LoadedState) -> None:
+        from fedi_tui.core.statefile import load_state
+
+        def read() -> tuple[LoadedState, RecordedState | FediError]:
+            new = load_state(self.path)
+            return new, self._read_recorded(new)
+
+        def reloaded(result: tuple[LoadedState, RecordedState | FediError]) -> None:
+            new, recorded = result
             self.unsaved.clear()
+            self._set_recorded(recorded)
             self.state = new
             self.notify(f"Reloaded {new.path.name}.", title="Reloaded")
 
-        from fedi_tui.core.statefile import load_state
-
-        self.start_job(partial(load_state, self.path), name="reload", group="state", done=reloaded)
+        self.start_job(read, name="reload", group="state", done=reloaded)
 
     @on(messages.TestConnection)
     def _test_connection(self, request: messages.TestConnection) -> None:

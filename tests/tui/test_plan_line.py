@@ -76,3 +76,16 @@ async def test_plan_line_explains_what_does_not_fit(demo_copy: Path, make_app: A
         line = text_of(app.screen.query_one(PlanSummary))
         assert line.startswith("plan: cannot place every machine — coop-mastodon")
         assert "most free" in line
+
+
+async def test_an_unreadable_recorded_state_is_reported(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    (demo_copy.parent / ".fedi").mkdir()
+    (demo_copy.parent / ".fedi" / "recorded.json").write_text("{ not json")
+    app = make_app(demo_copy)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("recorded.json:1:" in m and "restore it from a backup" in m for m in messages)
+        assert _deployed_column(app.screen)["coop"] == "never"

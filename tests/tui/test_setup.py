@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
 from fedi_tui.core.statefile import load_state
 from fedi_tui.tui.screens.operators import OperatorsScreen
@@ -113,3 +114,25 @@ async def test_setup_only_exits_with_a_summary(demo_copy: Path, make_app: AppFac
         await settle(pilot)
     assert app.return_value == f"added operator solo to {demo_copy}"
     assert "solo" in load_state(demo_copy).spec.operators
+
+
+async def test_slash_filters_the_application_list_and_keeps_choices(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_area(pilot, "4", SetupScreen)
+        await pilot.press("space")  # tick mastodon (the first entry)
+        await settle(pilot)
+        assert screen.draft.apps == ("mastodon",)
+        await pilot.press("slash")
+        await pilot.press(*"pix")
+        await settle(pilot)
+        apps = screen.query_one("#w-apps", SelectionList)
+        assert [str(o.value) for o in apps.options if isinstance(o, Selection)] == ["pixelfed"]
+        await pilot.press("enter", "space")  # back in the list: tick pixelfed
+        await settle(pilot)
+        assert screen.draft.apps == ("mastodon", "pixelfed")  # mastodon stays chosen while hidden
+        await pilot.press("slash", *(["backspace"] * 3))
+        await settle(pilot)
+        assert sorted(str(v) for v in apps.selected) == ["mastodon", "pixelfed"]

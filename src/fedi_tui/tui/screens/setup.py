@@ -23,6 +23,7 @@ from textual.widgets import (
     SelectionList,
     Static,
 )
+from textual.widgets.selection_list import Selection
 
 from fedi_tui.core.apps.base import AdminAccount
 from fedi_tui.core.apps.registry import installed_apps
@@ -60,6 +61,7 @@ class SetupScreen(AreaScreen):
         Binding("ctrl+n", "next", "Next"),
         Binding("ctrl+b", "previous", "Back"),
         Binding("ctrl+s", "save", "Save"),
+        Binding("slash", "filter_apps", "Filter", show=False),
     ]
     EDIT_ACTIONS = frozenset({"next", "previous", "save"})
 
@@ -69,6 +71,8 @@ class SetupScreen(AreaScreen):
         self.draft = OperatorDraft()
         self.step = 0
         self.tried: set[str] = set()
+        self.chosen_apps: set[str] = set()
+        """Applications ticked in the list, including ones the filter hides."""
 
     def compose(self) -> ComposeResult:
         yield self.nav_bar()
@@ -85,10 +89,8 @@ class SetupScreen(AreaScreen):
                 yield Static(
                     "Which applications should the operator get? Space toggles.", classes="hint"
                 )
-                yield SelectionList[str](
-                    *((f"{m.title} — {m.summary}", name, False) for name, m in self.apps.items()),
-                    id="w-apps",
-                )
+                yield Input(placeholder="filter applications", id="w-apps-filter", compact=True)
+                yield SelectionList[str](*self._app_options(""), id="w-apps")
                 yield Static(classes="error", id="e-apps")
             with VerticalScroll(id="step-domain"):
                 for name in ("name", "operator_id", "email", "domain"):
@@ -169,15 +171,56 @@ class SetupScreen(AreaScreen):
         for name in ("runtime", "storage"):
             select = self.query_one(f"#w-{name}", Select)
             selects[name] = "" if select.is_blank() else str(select.value)
-        apps = tuple(str(a) for a in self.query_one("#w-apps", SelectionList).selected)
+        apps = tuple(name for name in self.apps if name in self.chosen_apps)
         return self.draft.but(apps=apps, sizes=sizes, **texts, **selects)
+
+    # --- the application list and its `/` filter ----------------------------------
+
+    def _app_options(self, text: str) -> list[tuple[str, str, bool]]:
+        needle = text.strip().lower()
+        return [
+            (f"{m.title} — {m.summary}", name, name in self.chosen_apps)
+            for name, m in self.apps.items()
+            if needle in f"{name} {m.title} {m.summary}".lower()
+        ]
+
+    def action_filter_apps(self) -> None:
+        if STEPS[self.step] == "apps":
+            box = self.query_one("#w-apps-filter", Input)
+            box.display = True
+            box.focus()
+
+    @on(Input.Changed, "#w-apps-filter")
+    def _filter_apps(self, event: Input.Changed) -> None:
+        event.stop()
+        apps = self.query_one("#w-apps", SelectionList)
+        with apps.prevent(SelectionList.SelectedChanged):
+            apps.clear_options()
+            apps.add_options(self._app_options(event.value))
+
+    @on(Input.Submitted, "#w-apps-filter")
+    def _filter_done(self) -> None:
+        apps = self.query_one("#w-apps", SelectionList)
+        apps.focus()
+        if apps.option_count and apps.highlighted is None:
+            apps.highlighted = 0
+
+    @on(SelectionList.SelectedChanged, "#w-apps")
+    def _apps_chosen(self, event: SelectionList.SelectedChanged[str]) -> None:
+        shown = {
+            str(option.value)
+            for option in event.selection_list.options
+            if isinstance(option, Selection)
+        }
+        picked = {str(value) for value in event.selection_list.selected}
+        self.chosen_apps = (self.chosen_apps - shown) | picked
+        self.draft = self._read()
+        if STEPS[self.step] in self.tried:
+            self._show_problems()
 
     @on(Input.Changed)
     @on(Select.Changed)
-    @on(SelectionList.SelectedChanged)
-    def _changed(
-        self, event: Input.Changed | Select.Changed | SelectionList.SelectedChanged[str]
-    ) -> None:
+    def _changed(self, event: Input.Changed | Select.Changed) -> None:
         before = self.draft
         self.draft = self._read()
         if isinstance(event, Input.Changed) and event.input.id == "w-name":
@@ -304,6 +347,8 @@ class SetupScreen(AreaScreen):
         for widget in self.query(Input).results(Input):
             widget.value = ""
         self.query_one("#w-apps", SelectionList).deselect_all()
+        self.chosen_apps.clear()
+        self.query_one("#w-apps-filter", Input).display = False
         self.draft = start_draft(self.fedi.state.data)
         self._fill()
         self._go(0)

@@ -31,7 +31,6 @@ import asyncio
 import hashlib
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fedi_tui.adapters.tcpconnect import (
@@ -41,9 +40,6 @@ from fedi_tui.adapters.tcpconnect import (
     target_of,
     tcp_connect,
 )
-
-if TYPE_CHECKING:
-    import asyncssh
 
 __all__ = ["ProbeResult", "fingerprint_of_der", "probe_ssh", "probe_tls", "probe_url"]
 
@@ -219,12 +215,6 @@ async def probe_tls(host: str, port: int, timeout: float = 5.0) -> ProbeResult:
                     transport.abort()
 
 
-def _openssh_line(key: asyncssh.SSHKey) -> str:
-    """``type base64`` of a public key, without the comment."""
-    words = key.export_public_key("openssh").decode("ascii").split()
-    return f"{words[0]} {words[1]}"
-
-
 async def probe_ssh(host: str, port: int = 22, timeout: float = 5.0) -> ProbeResult:
     """Connect to *host*:*port* and run the SSH key exchange to read the server's host key.
 
@@ -239,15 +229,14 @@ async def probe_ssh(host: str, port: int = 22, timeout: float = 5.0) -> ProbeRes
     except ConnectFailed as exc:
         return _result(target, error=str(exc))
 
-    import asyncssh  # imported here: the probe module stays cheap to import
+    # imported here: the probe module stays cheap to import
+    import asyncssh
+
+    from fedi_tui.adapters.hostkey import openssh_line, read_host_key
 
     try:
-        # Hermetic: no ~/.ssh/config, no default identity files, no agent, no known_hosts.
-        options = asyncssh.SSHClientConnectionOptions(
-            config=None, known_hosts=None, client_keys=None, agent_path=None
-        )
         async with asyncio.timeout(timeout):
-            key = await asyncssh.get_server_host_key(sock=sock, config=None, options=options)
+            key = await read_host_key(sock=sock)
     except TimeoutError:
         return _result(
             target,
@@ -289,7 +278,7 @@ async def probe_ssh(host: str, port: int = 22, timeout: float = 5.0) -> ProbeRes
         target,
         latency_ms=latency,
         error=None,
-        ssh_host_key=_openssh_line(key),
+        ssh_host_key=openssh_line(key),
         ssh_fingerprint=key.get_fingerprint("sha256"),
     )
 

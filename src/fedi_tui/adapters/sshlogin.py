@@ -22,6 +22,7 @@ from pathlib import Path
 
 import asyncssh
 
+from fedi_tui.adapters.hostkey import openssh_line, read_host_key
 from fedi_tui.adapters.tcpconnect import ConnectFailed, one_line, seconds, target_of, tcp_connect
 from fedi_tui.core.errors import FediError
 
@@ -29,12 +30,6 @@ __all__ = ["DEFAULT_KNOWN_HOSTS", "login", "openssh_line"]
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 """Used when neither ``host_key`` nor ``known_hosts`` is given (``~`` expands)."""
-
-
-def openssh_line(key: asyncssh.SSHKey) -> str:
-    """``type base64`` of a public key, without the comment (the form ``host_key`` takes)."""
-    words = key.export_public_key("openssh").decode("ascii").split()
-    return f"{words[0]} {words[1]}"
 
 
 def _known_hosts_pattern(host: str, port: int) -> str:
@@ -175,12 +170,7 @@ async def _offered_key(
     """
     with contextlib.suppress(Exception):
         async with asyncio.timeout(timeout):
-            options = asyncssh.SSHClientConnectionOptions(
-                config=None, known_hosts=None, client_keys=None, agent_path=None
-            )
-            return await asyncssh.get_server_host_key(
-                host, port, config=None, options=options, server_host_key_algs=algs or "default"
-            )
+            return await read_host_key(host, port, algs=algs)
     return None
 
 

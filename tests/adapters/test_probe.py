@@ -28,7 +28,7 @@ from fedi_tui.adapters.probe import (
     probe_url,
 )
 from fedi_tui.core.spec import Fingerprint
-from tests.fixtures.sshd import SshHost
+from tests.fixtures.sshd import SshHost, free_port
 
 FINGERPRINT = re.compile(r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")  # as fedi.toml's schema says
 SCHEMA_FINGERPRINT: TypeAdapter[str] = TypeAdapter(Fingerprint)
@@ -50,10 +50,7 @@ def _assert_one_line(result: ProbeResult) -> str:
 
 def _closed_port() -> int:
     """A port on 127.0.0.1 that was just bound and closed, so nothing listens on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    return free_port("127.0.0.1")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -104,6 +104,12 @@ def client(pve: FakePve, fakepve_cafile: str) -> Iterator[ProxmoxClient]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def clone_small(client: ProxmoxClient, vmid: int, **kw: Any) -> Coroutine[Any, Any, Any]:
+    """Clone a small VM ('web', 1 core, 1 GiB, 8 GiB disk) at 127.0.10.<vmid - 9990>."""
+    args: dict[str, Any] = {"node": "pve1", "name": "web", "cores": 1, "memory_gib": 1}
+    return client.clone_vm(vmid=vmid, disk_gib=8, address=f"127.0.10.{vmid - 9990}", **(args | kw))
 
 
 def fedi_vm(pve: FakePve, vmid: int, node: str = "pve1", **kw: Any) -> None:
@@ -284,17 +290,7 @@ def test_clone_resize_start_stop_destroy(pve: FakePve, client: ProxmoxClient) ->
 
 def test_clone_to_another_node_over_shared_storage(pve: FakePve, client: ProxmoxClient) -> None:
     pve.storages["local-lvm"]["shared"] = 1
-    run(
-        client.clone_vm(
-            node="pve2",
-            vmid=10001,
-            name="web",
-            cores=1,
-            memory_gib=1,
-            disk_gib=8,
-            address="127.0.10.11",
-        )
-    )
+    run(clone_small(client, 10001, node="pve2"))
     vm = pve.vm(10001)
     assert vm is not None and vm.node == "pve2"
     assert not [p for m, p, _ in pve.requests if p.endswith("/resize")]  # 8 GiB already
@@ -304,17 +300,7 @@ def test_clone_to_another_node_over_local_storage_says_why_not(
     pve: FakePve, client: ProxmoxClient
 ) -> None:
     with pytest.raises(ProxmoxError) as err:
-        run(
-            client.clone_vm(
-                node="pve2",
-                vmid=10001,
-                name="web",
-                cores=1,
-                memory_gib=1,
-                disk_gib=8,
-                address="127.0.10.11",
-            )
-        )
+        run(clone_small(client, 10001, node="pve2"))
     assert "can't clone to non-shared storage 'local-lvm'" in str(err.value)
     assert "a template on local storage clones only to its own node" in str(err.value)
     assert pve.vm(10001) is None
@@ -323,17 +309,7 @@ def test_clone_to_another_node_over_local_storage_says_why_not(
 def test_rerun_after_an_interrupted_clone_carries_on(pve: FakePve, client: ProxmoxClient) -> None:
     pve.storages["local-lvm"]["shared"] = 1
     pve.add_vm(10002, "half", config={"scsi0": "local-lvm:vm-10002-disk-0,size=8G"})
-    run(
-        client.clone_vm(
-            node="pve1",
-            vmid=10002,
-            name="half",
-            cores=2,
-            memory_gib=2,
-            disk_gib=8,
-            address="127.0.10.12",
-        )
-    )
+    run(clone_small(client, 10002, name="half", cores=2, memory_gib=2))
     vm = pve.vm(10002)
     assert vm is not None and vm.config["tags"] == "fedi-tui"
     assert not [t for t in pve.tasklog if t["type"] == "qmclone"]
@@ -342,17 +318,7 @@ def test_rerun_after_an_interrupted_clone_carries_on(pve: FakePve, client: Proxm
 def test_clone_needs_a_template_with_cloud_init(pve: FakePve, client: ProxmoxClient) -> None:
     del pve.vm(9000).config["ide2"]
     with pytest.raises(ProxmoxError) as err:
-        run(
-            client.clone_vm(
-                node="pve1",
-                vmid=10007,
-                name="web",
-                cores=1,
-                memory_gib=1,
-                disk_gib=8,
-                address="127.0.10.17",
-            )
-        )
+        run(clone_small(client, 10007))
     assert "template 9000 (runtimes.pve-a.template) has no cloud-init drive" in str(err.value)
     assert "qm set 9000 --ide2 local-lvm:cloudinit" in str(err.value)
     assert pve.vm(10007) is None and pve.tasklog == []
@@ -361,17 +327,7 @@ def test_clone_needs_a_template_with_cloud_init(pve: FakePve, client: ProxmoxCli
 def test_clone_refuses_a_vmid_someone_else_holds(pve: FakePve, client: ProxmoxClient) -> None:
     pve.add_vm(10003, "handmade", node="pve2")
     with pytest.raises(ProxmoxError) as err:
-        run(
-            client.clone_vm(
-                node="pve1",
-                vmid=10003,
-                name="web",
-                cores=1,
-                memory_gib=1,
-                disk_gib=8,
-                address="127.0.10.13",
-            )
-        )
+        run(clone_small(client, 10003))
     assert err.value.reason == "refused"
     assert "VMID 10003 is taken by handmade on node pve2" in str(err.value)
 
@@ -381,17 +337,7 @@ def test_clone_task_failure_names_node_vmid_message_and_remedy(
 ) -> None:
     pve.storages["local-lvm"]["avail"] = 2 * GIB  # the 8 GiB template disk cannot be copied
     with pytest.raises(ProxmoxError) as err:
-        run(
-            client.clone_vm(
-                node="pve1",
-                vmid=10004,
-                name="web",
-                cores=1,
-                memory_gib=1,
-                disk_gib=8,
-                address="127.0.10.14",
-            )
-        )
+        run(clone_small(client, 10004))
     text = str(err.value)
     assert err.value.reason == "task" and err.value.vmid == 10004 and err.value.node == "pve1"
     assert "create VM 10004 (web) on node pve1: clone template 9000 failed: the Proxmox" in text

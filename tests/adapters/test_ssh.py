@@ -36,7 +36,7 @@ from fedi_tui.core.recorded import RecordedState
 from fedi_tui.core.render import module_files, render_all
 from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.statefile import load_state
-from tests.fixtures.sshd import SshHost, known_hosts_pattern
+from tests.fixtures.sshd import SshHost, free_port, known_hosts_pattern
 from tests.paths import DEMO, ROOT
 
 pytestmark = pytest.mark.real
@@ -57,6 +57,16 @@ def _real(lines: list[Line]) -> list[Line]:
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
+
+
+def _log_in_and_out(host: str, port: int, user: str, key: Path, **kw: Any) -> None:
+    """Connect and disconnect at once: for the tests of what refuses a login."""
+
+    async def go() -> None:
+        async with SshMachine.connect(host, port, user, key, **kw):
+            pass
+
+    _run(go())
 
 
 def _connect(host: SshHost, **kw: Any) -> AbstractAsyncContextManager[SshMachine]:
@@ -766,54 +776,27 @@ def test_a_key_the_machine_does_not_accept_is_refused(
     stranger = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
 
-    async def go() -> None:
-        async with SshMachine.connect(
-            sshd_fast_host.address,
-            sshd_fast_host.port,
-            sshd_fast_host.user,
-            stranger,
-            known_hosts=sshd_fast_host.known_hosts,
-        ):
-            pass
-
+    h = sshd_fast_host
     with pytest.raises(FediError) as caught:
-        _run(go())
+        _log_in_and_out(h.address, h.port, h.user, stranger, known_hosts=h.known_hosts)
     text = str(caught.value)
     assert f"fedi-test@127.0.0.3:{sshd_fast_host.port} refused the key {stranger}" in text
     assert Path(f"{stranger}.pub").read_text().split()[1] in text  # the public key to add
 
 
 def test_a_missing_key_file_is_reported(sshd_fast_host: SshHost, tmp_path: Path) -> None:
-    async def go() -> None:
-        async with SshMachine.connect(
-            "127.0.0.3", sshd_fast_host.port, "fedi-test", tmp_path / "nope",
-            known_hosts=sshd_fast_host.known_hosts,
-        ):  # fmt: skip
-            pass
-
+    h = sshd_fast_host
     with pytest.raises(FediError, match=r"cannot read the SSH key .*nope.*ssh\.key"):
-        _run(go())
-
-
-def _closed_port(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        port: int = sock.getsockname()[1]
-    return port
+        _log_in_and_out(
+            "127.0.0.3", h.port, "fedi-test", tmp_path / "nope", known_hosts=h.known_hosts
+        )
 
 
 def test_connection_refused(sshd_fast_host: SshHost) -> None:
-    port = _closed_port("127.0.0.3")
-
-    async def go() -> None:
-        async with SshMachine.connect(
-            "127.0.0.3", port, "fedi-test", sshd_fast_host.client_key,
-            known_hosts=sshd_fast_host.known_hosts,
-        ):  # fmt: skip
-            pass
-
+    port = free_port("127.0.0.3")  # bound and closed again: nothing listens there
+    h = sshd_fast_host
     with pytest.raises(FediError, match=f"connection refused on 127.0.0.3:{port}"):
-        _run(go())
+        _log_in_and_out("127.0.0.3", port, "fedi-test", h.client_key, known_hosts=h.known_hosts)
 
 
 def test_login_timeout_on_a_silent_port(sshd_fast_host: SshHost) -> None:
@@ -822,14 +805,10 @@ def test_login_timeout_on_a_silent_port(sshd_fast_host: SshHost) -> None:
         sock.listen(4)  # accepts (kernel backlog) but never speaks
         port = sock.getsockname()[1]
 
-        async def go() -> None:
-            async with SshMachine.connect(
-                "127.0.0.1", port, "fedi-test", sshd_fast_host.client_key,
-                known_hosts=sshd_fast_host.known_hosts, timeout=0.5,
-            ):  # fmt: skip
-                pass
-
+        h = sshd_fast_host
         begin = time.monotonic()
         with pytest.raises(FediError, match=r"did not finish within 0\.5 s"):
-            _run(go())
+            _log_in_and_out(
+                "127.0.0.1", port, "fedi-test", h.client_key, known_hosts=h.known_hosts, timeout=0.5
+            )
         assert time.monotonic() - begin < 3.0

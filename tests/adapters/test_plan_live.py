@@ -16,7 +16,7 @@ import pytest
 from fakepve import FakePve  # type: ignore[import-untyped]
 
 from fedi_tui.cli import main
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from tests.paths import DEMO
 
 pytestmark = pytest.mark.real

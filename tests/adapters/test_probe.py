@@ -27,7 +27,7 @@ from fedi_tui.adapters.probe import (
     probe_tls,
     probe_url,
 )
-from fedi_tui.core.spec import Fingerprint
+from fedi_tui.core.state.spec import Fingerprint
 from tests.fixtures.sshd import SshHost, free_port
 
 FINGERPRINT = re.compile(r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")  # as fedi.toml's schema says

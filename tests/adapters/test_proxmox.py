@@ -23,8 +23,8 @@ from fakepve.certs import make_cert  # type: ignore[import-untyped]
 from fedi_tui.adapters.probe import fingerprint_of_der, probe_url
 from fedi_tui.adapters.proxmox import ProxmoxClient, ProxmoxError
 from fedi_tui.adapters.proxmox_config import GIB
-from fedi_tui.core.facts import ObservedNode
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.deploy.observed import ObservedNode
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 
 pytestmark = pytest.mark.real
 

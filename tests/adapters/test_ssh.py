@@ -30,12 +30,12 @@ import pytest
 from fedi_tui.adapters import ssh as ssh_module
 from fedi_tui.adapters.sftpfiles import MARKER
 from fedi_tui.adapters.ssh import SshMachine, Stream
+from fedi_tui.core.deploy.mapping import map_resources
+from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import module_files, render_all
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import module_files, render_all
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from tests.fixtures.sshd import SshHost, free_port, known_hosts_pattern
 from tests.paths import DEMO, ROOT
 

@@ -11,12 +11,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fedi_tui.core.effects import apply_plan_effects
-from fedi_tui.core.planning import plan_state
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import module_files
+from fedi_tui.core.deploy.effects import apply_plan_effects
+from fedi_tui.core.deploy.pipeline import plan_state
+from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import module_files
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from tests.bench.gen_large_state import large_state_text
 from tests.bench.timing import median_time
 

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 from fedi_tui.adapters.nixtool import parse_files
-from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import module_files, render_all
+from fedi_tui.core.deploy.mapping import map_resources
+from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import module_files, render_all
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from tests.bench.gen_large_state import large_state_text
 
 

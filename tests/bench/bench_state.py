@@ -13,9 +13,9 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from fedi_tui.core.statefile import load_state, save_state
-from fedi_tui.core.statemodel import state_model
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.state.file import load_state, save_state
+from fedi_tui.core.state.model import state_model
+from fedi_tui.core.state.tomledit import Edit
 from tests.bench.gen_large_state import large_state_text
 from tests.bench.timing import median_time
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.forms import (
+from fedi_tui.core.state.file import load_state
+from fedi_tui.core.state.tomledit import DELETE, Edit
+from fedi_tui.core.views.forms import (
     apply_form,
     assign_problems,
     form_fields,
@@ -13,9 +15,7 @@ from fedi_tui.core.forms import (
     pin_edits,
     section_edits,
 )
-from fedi_tui.core.statefile import load_state
-from fedi_tui.core.tomledit import DELETE, Edit
-from fedi_tui.core.wizard import OperatorDraft, draft_problems, slug
+from fedi_tui.core.views.wizard import OperatorDraft, draft_problems, slug
 from tests.paths import DEMO
 
 MASTODON = form_fields(installed_apps()["mastodon"].options)
@@ -81,8 +81,8 @@ def test_wizard_draft_problems_name_the_field() -> None:
 
 
 def test_overview_places_machines_per_node(demo_copy: Path) -> None:
-    from fedi_tui.core.overview import overview
-    from fedi_tui.core.statefile import load_state
+    from fedi_tui.core.state.file import load_state
+    from fedi_tui.core.views.overview import overview
 
     view = overview(load_state(demo_copy).spec)
     pve = next(r for r in view.runtimes if r.name == "pve-a")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fedi_tui.core import statefile
+from fedi_tui.core.state import file as statefile
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.loading import LoadingScreen
 from tests.tui.conftest import AppFactory

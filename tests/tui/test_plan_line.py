@@ -6,9 +6,9 @@ from pathlib import Path
 
 from textual.screen import Screen
 
-from fedi_tui.core.effects import apply_plan_effects, record_step
-from fedi_tui.core.recorded import RecordedState, save_recorded
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.deploy.effects import apply_plan_effects, record_step
+from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
+from fedi_tui.core.state.tomledit import Edit
 from fedi_tui.tui import messages
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from fedi_tui.tui.widgets.plansummary import PlanSummary

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from textual.widgets import Input, Static
 
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from fedi_tui.tui.screens.entry import EntryModal
 from fedi_tui.tui.screens.modals import ChoiceModal
 from fedi_tui.tui.screens.runtimes import RuntimesScreen

@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.widgets import ContentSwitcher, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.screens.setup import SetupScreen
 from fedi_tui.tui.widgets.plansummary import PlanSummary

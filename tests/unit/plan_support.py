@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from fedi_tui.core.effects import apply_plan_effects
-from fedi_tui.core.facts import ObservedFacts
-from fedi_tui.core.planning import Planned, plan_state
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import module_files
+from fedi_tui.core.deploy.effects import apply_plan_effects
+from fedi_tui.core.deploy.observed import ObservedFacts
+from fedi_tui.core.deploy.pipeline import Planned, plan_state
+from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import module_files
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statefile import validate_text
-from fedi_tui.core.statemodel import StateSpec
+from fedi_tui.core.state.file import validate_text
+from fedi_tui.core.state.model import StateSpec
 
 
 @cache

@@ -14,7 +14,7 @@ from fedi_tui.cli import main
 from fedi_tui.core.apps import registry
 from fedi_tui.core.apps.base import AppModule, AppOptions, SecretNeed, SizePreset
 from fedi_tui.core.errors import FediError, InvalidState
-from fedi_tui.core.statefile import load_state
+from fedi_tui.core.state.file import load_state
 from tests.paths import SAMPLES
 
 

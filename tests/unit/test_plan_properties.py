@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fedi_tui.cli import main
-from fedi_tui.core.effects import apply_plan_effects
-from fedi_tui.core.mapping import PlacementError
-from fedi_tui.core.recorded import RecordedState, dump_recorded
+from fedi_tui.core.deploy.effects import apply_plan_effects
+from fedi_tui.core.deploy.mapping import PlacementError
+from fedi_tui.core.deploy.recorded import RecordedState, dump_recorded
 from tests.unit.plan_support import applied, plan_text
 
 APPS = ("mastodon", "peertube", "pixelfed")

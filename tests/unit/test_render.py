@@ -15,14 +15,14 @@ from fedi_tui.adapters.nixtool import eval_json, parse_files
 from fedi_tui.cli import main
 from fedi_tui.core.apps.base import AppOptions, camel
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.nixexpr import expr, string
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import module_files, render_all
-from fedi_tui.core.secretgen import generate_all
+from fedi_tui.core.deploy.mapping import map_resources
+from fedi_tui.core.deploy.nixexpr import expr, string
+from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import module_files, render_all
+from fedi_tui.core.deploy.secretgen import generate_all
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statefile import load_state, save_state
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.state.file import load_state, save_state
+from fedi_tui.core.state.tomledit import Edit
 from tests.nix.fediversity_options import fediversity_options
 from tests.nix.nix_option_paths import check_paths, option_paths_set
 from tests.paths import DEMO, ROOT, SAMPLES

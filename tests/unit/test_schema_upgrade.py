@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from fedi_tui.core import schema
 from fedi_tui.core.errors import InvalidState, SchemaTooNew
-from fedi_tui.core.statefile import load_state, save_state
-from fedi_tui.core.tomledit import DELETE, Edit
+from fedi_tui.core.state import schema
+from fedi_tui.core.state.file import load_state, save_state
+from fedi_tui.core.state.tomledit import DELETE, Edit
 from tests.paths import DEMO
 from tests.textdiff import changed_lines
 from tests.unit.conftest import RunCli

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.secrets import SecretRef
-from fedi_tui.core.statefile import load_state, save_state
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.state.file import load_state, save_state
+from fedi_tui.core.state.secretref import SecretRef
+from fedi_tui.core.state.tomledit import Edit
 
 VALUE = "s3cr3t-value-Ω"
 

@@ -22,7 +22,7 @@ import pytest
 
 from fedi_tui.core import errors
 from fedi_tui.core.errors import FediError, InvalidState
-from fedi_tui.core.statefile import MAX_BYTES, load_state
+from fedi_tui.core.state.file import MAX_BYTES, load_state
 from tests.unit.conftest import CliResult, RunCli
 
 CORPUS = Path(__file__).parent / "bad_states"

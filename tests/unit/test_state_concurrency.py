@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from fedi_tui.core.errors import FediError, LockHeld, StateConflict
-from fedi_tui.core.filelock import state_lock
-from fedi_tui.core.statefile import load_state, save_state, update_state
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.state.file import load_state, save_state, update_state
+from fedi_tui.core.state.lock import state_lock
+from fedi_tui.core.state.tomledit import Edit
 from tests.paths import DEMO
 
 APPS = [

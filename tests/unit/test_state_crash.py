@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from fedi_tui.core.statefile import LoadedState, load_state, save_state, update_state
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.state.file import LoadedState, load_state, save_state, update_state
+from fedi_tui.core.state.tomledit import Edit
 from tests.paths import DEMO
 
 KEY = ("operators", "coop", "apps", "mastodon", "site_description")

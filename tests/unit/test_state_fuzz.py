@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fedi_tui.core.errors import FediError, InvalidState
-from fedi_tui.core.statefile import load_state
-from fedi_tui.core.tomlpos import scan
+from fedi_tui.core.state.file import load_state
+from fedi_tui.core.state.tomlpos import scan
 from tests.paths import DEMO
 from tests.unit.conftest import RunCli
 

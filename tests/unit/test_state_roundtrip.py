@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fedi_tui.cli import main
-from fedi_tui.core.statefile import load_state, save_state
-from fedi_tui.core.tomledit import DELETE, Edit
+from fedi_tui.core.state.file import load_state, save_state
+from fedi_tui.core.state.tomledit import DELETE, Edit
 from tests.bench.gen_large_state import large_state_text
 from tests.paths import SAMPLES
 from tests.textdiff import changed_lines

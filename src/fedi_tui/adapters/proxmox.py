@@ -37,9 +37,9 @@ from fedi_tui.adapters.proxmox_config import node_capacity, owns, storage_offer
 from fedi_tui.adapters.proxmox_errors import ProxmoxError
 from fedi_tui.adapters.proxmox_session import Progress
 from fedi_tui.adapters.proxmox_vms import ProxmoxVms
+from fedi_tui.core.deploy.observed import ObservedFacts, ObservedNode, ObservedRuntime
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.facts import ObservedFacts, ObservedNode, ObservedRuntime
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 
 __all__ = ["Progress", "ProxmoxClient", "ProxmoxError", "observe_runtimes"]
 

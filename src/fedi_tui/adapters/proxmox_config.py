@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from fedi_tui.core.facts import ObservedNode
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.deploy.observed import ObservedNode
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 
 GIB = 1024**3
 TAG = "fedi-tui"

@@ -27,7 +27,7 @@ from fedi_tui.adapters.proxmox_errors import (
 from fedi_tui.adapters.proxmox_tls import ca_path, configure_session, system_cas
 from fedi_tui.adapters.tcpconnect import target_of
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 
 __all__ = ["Progress", "ProxmoxSession"]
 

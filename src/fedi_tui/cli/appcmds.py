@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from fedi_tui.cli.common import EXIT_OK
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.statemodel import state_model
+from fedi_tui.core.state.model import state_model
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

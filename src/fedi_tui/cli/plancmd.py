@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, Deployment, load_deployment
-from fedi_tui.core.facts import ObservedFacts, load_facts
-from fedi_tui.core.planning import Planned, plan_state
-from fedi_tui.core.render import module_files
-from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
+from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, open_workspace
+from fedi_tui.core.deploy.observed import ObservedFacts, load_facts
+from fedi_tui.core.deploy.pipeline import Planned
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.workspace import Workspace
 
 PLAN_FORMAT = 1
 
@@ -47,33 +46,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def make(args: argparse.Namespace) -> Planned:
-    d = load_deployment(args)
+    workspace = open_workspace(args)
     facts = load_facts(Path(args.facts)) if args.facts else None
     if getattr(args, "live", False):
-        facts = observe_live(d, to=sys.stderr if args.json else sys.stdout)
-    return plan_state(
-        d.loaded.spec,
-        d.recorded,
-        module_files(nix_modules_dir()),
-        facts=facts,
-        prune_data=args.prune_data,
-        operator=args.operator,
-    )
+        facts = observe_live(workspace, to=sys.stderr if args.json else sys.stdout)
+    return workspace.with_facts(facts).plan(operator=args.operator, prune_data=args.prune_data)
 
 
-def observe_live(d: Deployment, to: TextIO) -> ObservedFacts:
+def observe_live(workspace: Workspace, to: TextIO) -> ObservedFacts:
     """Observe every Proxmox runtime in parallel and say what was seen."""
     from fedi_tui.adapters.proxmox import observe_runtimes  # network code only when asked
 
     runtimes = {
         name: rt
-        for name, rt in d.loaded.spec.runtimes.items()
+        for name, rt in workspace.spec.runtimes.items()
         if isinstance(rt, ProxmoxRuntimeSpec)
     }
     if not runtimes:
         print("--live: no Proxmox runtimes to observe; using declared capacity", file=to)
         return ObservedFacts()
-    facts = asyncio.run(observe_runtimes(runtimes, d.loaded.path.parent))
+    facts = asyncio.run(observe_runtimes(runtimes, workspace.path.parent))
     for name, seen in facts.runtimes.items():
         nodes = "; ".join(
             f"{node} {n.cores} cores, {n.memory_gib:g} GiB memory, {n.disk_gib:g} GiB disk"

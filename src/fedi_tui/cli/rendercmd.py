@@ -6,11 +6,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from fedi_tui.cli.common import EXIT_OK, load_deployment
+from fedi_tui.cli.common import EXIT_OK, open_workspace
 from fedi_tui.core.atomicfile import write_atomic
-from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.render import module_files, render_machine
-from fedi_tui.core.shipped import nix_modules_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,16 +26,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    d = load_deployment(args)
-    spec = d.loaded.spec
-    out: Path = args.out or d.state_dir / "rendered"
-    modules = module_files(nix_modules_dir())
-    config = map_resources(spec, d.recorded)
+    workspace = open_workspace(args)
+    out: Path = args.out or workspace.state_dir / "rendered"
+    config = workspace.config
     if args.operator:
         config = config.only_operator(args.operator)
     machines = config.machines
     for machine in machines:
-        rendered = render_machine(spec, machine, modules)
+        rendered = workspace.rendered[machine.name]
         target = out / machine.name
         tmp = out / f".{machine.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,8 +12,8 @@ import tomlkit
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, load, state_path
 from fedi_tui.core.errors import FediError, InvalidState
-from fedi_tui.core.statefile import LoadedState, update_state
-from fedi_tui.core.tomledit import Edit, parse_dotted_key, to_item
+from fedi_tui.core.state.file import LoadedState, update_state
+from fedi_tui.core.state.tomledit import Edit, parse_dotted_key, to_item
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,7 +13,7 @@ def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bo
 
     path = state_path(args)
     if not path.exists():  # say so before taking over the terminal
-        from fedi_tui.core.statefile import load_state
+        from fedi_tui.core.state.file import load_state
 
         load_state(path)  # raises the "no such state file" error
     app = build_app(path, read_only=args.read_only, mode=mode, setup_only=setup_only, preload=False)

@@ -36,8 +36,8 @@ from fedi_tui.tui.widgets.plansummary import PENDING
 
 if TYPE_CHECKING:
     # the core (pydantic, the state file) is imported after the first frame is drawn
-    from fedi_tui.core.recorded import RecordedState
-    from fedi_tui.core.statefile import LoadedState
+    from fedi_tui.core.deploy.recorded import RecordedState
+    from fedi_tui.core.state.file import LoadedState
     from fedi_tui.tui.probing import ProbeView
 
 AREA_TITLES = {mode: label for _, mode, label in AREAS}
@@ -134,7 +134,7 @@ class FediApp(App[str | None]):
         )
 
     def _read_state(self) -> None:
-        from fedi_tui.core.statefile import load_state
+        from fedi_tui.core.state.file import load_state
 
         try:
             loaded = load_state(self.path)
@@ -146,7 +146,7 @@ class FediApp(App[str | None]):
 
     def watch_state(self, loaded: LoadedState) -> None:
         """Work out the plan summary of the state just loaded or saved."""
-        from fedi_tui.core.planning import plan_line
+        from fedi_tui.core.views.planline import plan_line
 
         self.plan_text = PENDING
 
@@ -163,8 +163,8 @@ class FediApp(App[str | None]):
     @staticmethod
     def _read_recorded(loaded: LoadedState) -> RecordedState | FediError:
         """What fedi-tui recorded as done beside this state file, or why it is unreadable."""
-        from fedi_tui.core.recorded import load_recorded
-        from fedi_tui.core.statedir import state_dir
+        from fedi_tui.core.deploy.recorded import load_recorded
+        from fedi_tui.core.state.statedir import state_dir
 
         try:
             return load_recorded(state_dir(loaded.path, loaded.spec))
@@ -268,14 +268,14 @@ class FediApp(App[str | None]):
                 request.then(new)
             self.post_message(messages.StateSaved(request.what, new))
 
-        from fedi_tui.core.statefile import save_state
+        from fedi_tui.core.state.file import save_state
 
         work = partial(save_state, self.state, list(request.edits))
         self.start_job(work, name=f"save {request.what}", group="state", done=saved)
 
     @on(messages.ReloadState)
     def _reload(self) -> None:
-        from fedi_tui.core.statefile import load_state
+        from fedi_tui.core.state.file import load_state
 
         def read() -> tuple[LoadedState, RecordedState | FediError]:
             new = load_state(self.path)

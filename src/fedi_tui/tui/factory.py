@@ -25,7 +25,7 @@ def build_app(
     """
     loaded = None
     if preload:
-        from fedi_tui.core.statefile import load_state
+        from fedi_tui.core.state.file import load_state
 
         loaded = load_state(state)
     return FediApp(

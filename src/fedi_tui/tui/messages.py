@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # the TUI draws its first frame before the core is imported
-    from fedi_tui.core.statefile import LoadedState
-    from fedi_tui.core.tomledit import Edit
+    from fedi_tui.core.state.file import LoadedState
+    from fedi_tui.core.state.tomledit import Edit
 
 
 class SaveEdits(Message):

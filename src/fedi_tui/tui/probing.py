@@ -6,8 +6,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from fedi_tui.adapters.probe import ProbeResult, probe_ssh, probe_url
-from fedi_tui.core.spec import NixosRuntimeSpec
-from fedi_tui.core.statemodel import StateSpec
+from fedi_tui.core.state.model import StateSpec
+from fedi_tui.core.state.spec import NixosRuntimeSpec
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from typing import Any
 
 from tests.unit.plan_support import plan_text
 
-from fedi_tui.core.effects import record_step
+from fedi_tui.core.deploy.effects import record_step
+from fedi_tui.core.deploy.observed import ObservedFacts
+from fedi_tui.core.deploy.recorded import RecordedState, dump_recorded, parse_recorded
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.facts import ObservedFacts
-from fedi_tui.core.recorded import RecordedState, dump_recorded, parse_recorded
-from fedi_tui.core.tomledit import Edit, apply_edits, apply_to_data
+from fedi_tui.core.state.tomledit import Edit, apply_edits, apply_to_data
 
 HERE = Path(__file__).parent
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from fedi_tui.core.validators import DomainName, EmailAddress, Username
+from fedi_tui.core.state.validators import DomainName, EmailAddress, Username
 
 Size = Literal["tiny", "small", "medium", "large"]
 RegistrationMode = Literal["open", "approval", "closed"]

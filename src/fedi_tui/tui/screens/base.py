@@ -10,7 +10,7 @@ from textual.screen import Screen
 from fedi_tui.tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
-    from fedi_tui.core.statefile import LoadedState
+    from fedi_tui.core.state.file import LoadedState
     from fedi_tui.tui.app import FediApp
 
 

@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from fedi_tui.core.overview import Resources, overview
-from fedi_tui.core.statefile import LoadedState
+from fedi_tui.core.state.file import LoadedState
+from fedi_tui.core.views.overview import Resources, overview
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.widgets.capacity import capacity_bar
 from fedi_tui.tui.widgets.filtertable import Cell, FilterTable

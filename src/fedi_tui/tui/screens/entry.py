@@ -13,7 +13,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from fedi_tui.core.forms import (
+from fedi_tui.core.state.spec import GarageStorageSpec, NixosRuntimeSpec, ProxmoxRuntimeSpec
+from fedi_tui.core.state.tomledit import Edit
+from fedi_tui.core.views.forms import (
     apply_form,
     assign_problems,
     form_fields,
@@ -21,8 +23,6 @@ from fedi_tui.core.forms import (
     section_edits,
     validate_entry,
 )
-from fedi_tui.core.spec import GarageStorageSpec, NixosRuntimeSpec, ProxmoxRuntimeSpec
-from fedi_tui.core.tomledit import Edit
 from fedi_tui.tui.widgets.optionform import OptionForm
 
 KINDS: dict[str, tuple[str, type[BaseModel], str]] = {

@@ -10,13 +10,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TextArea
 
-from fedi_tui.core.configuration import Machine
-from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.recorded import load_recorded
-from fedi_tui.core.render import module_files, render_machine
+from fedi_tui.core.deploy.configuration import Machine
+from fedi_tui.core.deploy.mapping import map_resources
+from fedi_tui.core.deploy.recorded import load_recorded
+from fedi_tui.core.deploy.render import module_files, render_machine
 from fedi_tui.core.shipped import nix_modules_dir
-from fedi_tui.core.statedir import state_dir
-from fedi_tui.core.statefile import LoadedState
+from fedi_tui.core.state.file import LoadedState
+from fedi_tui.core.state.statedir import state_dir
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.widgets.filtertable import FilterTable
 

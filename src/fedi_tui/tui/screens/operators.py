@@ -11,7 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.forms import (
+from fedi_tui.core.state.file import LoadedState
+from fedi_tui.core.state.tomledit import DELETE, Edit
+from fedi_tui.core.views.forms import (
     apply_form,
     assign_problems,
     form_fields,
@@ -20,8 +22,6 @@ from fedi_tui.core.forms import (
     section_edits,
     validate_entry,
 )
-from fedi_tui.core.statefile import LoadedState
-from fedi_tui.core.tomledit import DELETE, Edit
 from fedi_tui.tui import messages
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.screens.modals import ConfirmModal

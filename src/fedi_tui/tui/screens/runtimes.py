@@ -12,10 +12,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from fedi_tui.core.forms import pin_edits
-from fedi_tui.core.spec import NixosRuntimeSpec
-from fedi_tui.core.statefile import LoadedState
-from fedi_tui.core.tomledit import DELETE, Edit
+from fedi_tui.core.state.file import LoadedState
+from fedi_tui.core.state.spec import NixosRuntimeSpec
+from fedi_tui.core.state.tomledit import DELETE, Edit
+from fedi_tui.core.views.forms import pin_edits
 from fedi_tui.tui import messages
 from fedi_tui.tui.probing import ProbeView
 from fedi_tui.tui.screens.base import AreaScreen

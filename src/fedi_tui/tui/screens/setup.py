@@ -27,10 +27,10 @@ from textual.widgets.selection_list import Selection
 
 from fedi_tui.core.apps.base import AdminAccount
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.forms import changed_lines, preview_text
-from fedi_tui.core.spec import OperatorSpecBase
-from fedi_tui.core.statefile import LoadedState
-from fedi_tui.core.wizard import (
+from fedi_tui.core.state.file import LoadedState
+from fedi_tui.core.state.spec import OperatorSpecBase
+from fedi_tui.core.views.forms import changed_lines, preview_text
+from fedi_tui.core.views.wizard import (
     STEP_TITLES,
     STEPS,
     OperatorDraft,
@@ -280,8 +280,8 @@ class SetupScreen(AreaScreen):
 
     def _plan_draft(self) -> None:
         """The plan of the state as it would be with this operator added (in an App job)."""
-        from fedi_tui.core.planning import plan_line
-        from fedi_tui.core.tomledit import apply_to_data
+        from fedi_tui.core.state.tomledit import apply_to_data
+        from fedi_tui.core.views.planline import plan_line
 
         summary = self.query_one(PlanSummary)
         summary.text = PENDING

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
-from fedi_tui.core.forms import MISSING, FormField, FormValue
+from fedi_tui.core.views.forms import MISSING, FormField, FormValue
 
 InputWidget = Input | Switch | Select[str] | SelectionList[str]
 

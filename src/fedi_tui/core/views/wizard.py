@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fedi_tui.core.apps.base import AppModule
-from fedi_tui.core.forms import validate_entry
-from fedi_tui.core.tomledit import Edit
+from fedi_tui.core.state.tomledit import Edit
+from fedi_tui.core.views.forms import validate_entry
 
 STEPS: tuple[str, ...] = ("apps", "domain", "admin", "size", "review")
 STEP_TITLES = {

@@ -2,7 +2,7 @@
 
 These `…Spec` models are what gets validated and persisted. Application options
 are defined by the application modules (`core/apps/`) and attached to
-`OperatorSpec.apps` by `core.statemodel.state_model()`.
+`OperatorSpec.apps` by `core.state.model.state_model()`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fedi_tui.core.apps.base import AppOptions
-from fedi_tui.core.secrets import SecretRef
-from fedi_tui.core.validators import (
+from fedi_tui.core.state.secretref import SecretRef
+from fedi_tui.core.state.validators import (
     DomainName,
     EmailAddress,
     HttpsUrl,

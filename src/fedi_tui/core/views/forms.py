@@ -21,10 +21,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from fedi_tui.core.secrets import SecretRef
-from fedi_tui.core.spec import OperatorSpecBase
-from fedi_tui.core.statemodel import TomlPath, validate_data
-from fedi_tui.core.tomledit import (
+from fedi_tui.core.state.model import TomlPath, validate_data
+from fedi_tui.core.state.secretref import SecretRef
+from fedi_tui.core.state.spec import OperatorSpecBase
+from fedi_tui.core.state.tomledit import (
     DELETE,
     Edit,
     apply_edits,

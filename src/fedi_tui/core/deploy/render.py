@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedi_tui.core.apps.base import nix_values
-from fedi_tui.core.configuration import Configuration, Machine
-from fedi_tui.core.nixexpr import Raw, expr
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
-from fedi_tui.core.statemodel import StateSpec
+from fedi_tui.core.deploy.configuration import Configuration, Machine
+from fedi_tui.core.deploy.nixexpr import Raw, expr
+from fedi_tui.core.state.model import StateSpec
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 
 STATE_VERSION = "25.05"
 MODULE_DIR = "fediversity"

@@ -13,10 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fedi_tui.core.configuration import Configuration
-from fedi_tui.core.plan import Plan, Step
-from fedi_tui.core.recorded import BucketRecord, KeyRecord, MachineRecord, RecordedState
-from fedi_tui.core.render import RenderedMachine
+from fedi_tui.core.deploy.configuration import Configuration
+from fedi_tui.core.deploy.plan import Plan, Step
+from fedi_tui.core.deploy.recorded import BucketRecord, KeyRecord, MachineRecord, RecordedState
+from fedi_tui.core.deploy.render import RenderedMachine
 
 
 def record_step(

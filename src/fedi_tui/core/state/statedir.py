@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedi_tui.core.statemodel import StateSpec
+from fedi_tui.core.state.model import StateSpec
 
 
 def state_dir(state_path: Path, spec: StateSpec) -> Path:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fedi_tui.core.errors import SchemaTooNew
-from fedi_tui.core.tomledit import Edit, apply_to_data
+from fedi_tui.core.state.tomledit import Edit, apply_to_data
 
 CURRENT = 1
 """The version this program writes."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.deploy.mapping import map_resources
+from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.mapping import map_resources
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.spec import ProxmoxRuntimeSpec
-from fedi_tui.core.statemodel import StateSpec
+from fedi_tui.core.state.model import StateSpec
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fedi_tui.core.configuration import Bucket, Configuration, Machine
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.render import RenderedMachine
+from fedi_tui.core.deploy.configuration import Bucket, Configuration, Machine
+from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import RenderedMachine
 
 Action = Literal["create", "change", "destroy", "check"]
 StepKind = Literal[

@@ -16,8 +16,8 @@ from pydantic_core import ErrorDetails
 
 from fedi_tui.core.apps.base import AppModule
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.spec import AppsBase, OperatorSpecBase, StateSpecBase
-from fedi_tui.core.validators import Identifier
+from fedi_tui.core.state.spec import AppsBase, OperatorSpecBase, StateSpecBase
+from fedi_tui.core.state.validators import Identifier
 
 TomlPath = tuple[str | int, ...]
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from fedi_tui.core.apps.registry import installed_apps
-from fedi_tui.core.configuration import AppInstance, Bucket, Configuration, Machine
+from fedi_tui.core.deploy.configuration import AppInstance, Bucket, Configuration, Machine
+from fedi_tui.core.deploy.observed import ObservedFacts
+from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.facts import ObservedFacts
-from fedi_tui.core.recorded import RecordedState
-from fedi_tui.core.spec import NixosRuntimeSpec, ProxmoxRuntimeSpec
-from fedi_tui.core.statemodel import StateSpec
+from fedi_tui.core.state.model import StateSpec
+from fedi_tui.core.state.spec import NixosRuntimeSpec, ProxmoxRuntimeSpec
 
 
 class PlacementError(FediError):

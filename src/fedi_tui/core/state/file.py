@@ -20,11 +20,11 @@ from typing import Any
 from fedi_tui.core.apps.base import AppModule
 from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.errors import FediError, InvalidState, Problem, SchemaTooNew, StateConflict
-from fedi_tui.core.filelock import state_lock
-from fedi_tui.core.schema import upgrade_edits
-from fedi_tui.core.statemodel import StateSpec, TomlPath, validate_data
-from fedi_tui.core.tomledit import Edit, apply_edits, apply_to_data
-from fedi_tui.core.tomlpos import scan
+from fedi_tui.core.state.lock import state_lock
+from fedi_tui.core.state.model import StateSpec, TomlPath, validate_data
+from fedi_tui.core.state.schema import upgrade_edits
+from fedi_tui.core.state.tomledit import Edit, apply_edits, apply_to_data
+from fedi_tui.core.state.tomlpos import scan
 
 MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_NAME = "fedi.toml"

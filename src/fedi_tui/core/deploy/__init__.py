@@ -1,0 +1,1 @@
+"""Deploying: mapping, rendering, plan, recorded state, observed facts, the apply engine."""

@@ -1,0 +1,1 @@
+"""The state file: models, validation, tomlkit edits, positions, schema, secret refs, lock."""

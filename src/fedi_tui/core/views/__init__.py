@@ -1,0 +1,1 @@
+"""What the screens show (overview, forms, wizard), as plain data: no Textual."""

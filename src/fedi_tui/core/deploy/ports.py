@@ -1,0 +1,252 @@
+"""Ports: what the apply engine needs from the outside world, as `typing.Protocol`s.
+
+Adapters (`fedi_tui.adapters.*`) implement them; the CLI's composition root
+(`fedi_tui.cli.wiring`) builds them from the state file and hands them to the
+engine and to the TUI. Nothing here does I/O. Every failure an implementation
+reports is a `FediError` whose message names the machine, runtime or storage
+and says what to do; no message ever holds a secret value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import SecretStr
+
+Stream = Literal["stdout", "stderr"]
+LineSink = Callable[[Stream, str], None]
+"""Receives each line of a remote command's output as it arrives (no line ending)."""
+
+
+# --- machines (SSH) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MachineEndpoint:
+    """Where and how to log in to one machine."""
+
+    name: str
+    """The machine's name in the configuration (for messages)."""
+    host: str
+    port: int
+    user: str
+    key_path: str
+    """Private key file fedi-tui logs in with (`~` expands)."""
+    host_key: str | None
+    """Pinned host key (`ssh-ed25519 AAAA…`); else the known_hosts file decides."""
+    known_hosts: str
+    """fedi-tui's known_hosts file (in the state directory)."""
+    connect_timeout: float = 10.0
+
+
+class MachineShell(Protocol):
+    """One logged-in connection to a machine."""
+
+    target: str
+    """`user@host:port`, as messages name it."""
+
+    async def run(
+        self, argv: Sequence[str], *, on_line: LineSink | None = None, check: bool = True
+    ) -> int:
+        """Run a command (an argument vector, never a shell string), streaming its output.
+
+        Returns the exit status (minus the signal number when killed). With
+        `check`, a non-zero status raises FediError with the last lines of
+        stderr. Cancelling stops the remote command.
+        """
+        ...
+
+    async def put_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        """Write a file atomically with `mode` set before any content is written."""
+        ...
+
+    async def push_tree(
+        self, files: Mapping[str, str], remote_dir: str, *, mode: int = 0o600
+    ) -> object:
+        """Make `remote_dir` hold exactly `files` (relative path → text), atomically per file.
+
+        Refuses a directory that holds files fedi-tui did not put there.
+        """
+        ...
+
+    async def remove_tree(self, remote_dir: str) -> bool:
+        """Remove a directory fedi-tui manages (it holds fedi-tui's marker); False if absent.
+
+        Refuses a directory without the marker.
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MachineConnector(Protocol):
+    """Opens SSH connections; each call is a new connection (the lock-out guard needs that)."""
+
+    async def connect(self, endpoint: MachineEndpoint) -> MachineShell: ...
+
+
+# --- object storage (Garage admin API + S3) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class StorageHealth:
+    """What the storage cluster reports about itself."""
+
+    healthy: bool
+    status: str
+    """The cluster's own word for it ('healthy', 'degraded', 'unavailable')."""
+    nodes_up: int
+    nodes: int
+    partitions_ok: int
+    partitions: int
+
+
+@dataclass(frozen=True)
+class StorageBucket:
+    id: str
+    name: str
+    """Its global alias."""
+    created: bool
+    """Made by this call (False: it existed already)."""
+
+
+@dataclass(frozen=True)
+class StorageKey:
+    access_key_id: str
+    name: str
+    secret: SecretStr | None
+    """The secret access key: known when the key was created or can be read back."""
+    created: bool
+
+
+@dataclass(frozen=True)
+class BucketUsage:
+    objects: int
+    bytes: int
+    quota_bytes: int | None
+
+
+class StorageAdmin(Protocol):
+    """Administration of one storage cluster (Garage admin API v2). Idempotent operations."""
+
+    name: str
+    """The storage's name in fedi.toml (for messages)."""
+
+    async def health(self) -> StorageHealth: ...
+
+    async def find_bucket(self, name: str) -> StorageBucket | None: ...
+
+    async def ensure_bucket(self, name: str) -> StorageBucket:
+        """Find the bucket by global alias, or create it."""
+        ...
+
+    async def set_quota(self, bucket_id: str, quota_gib: int) -> None: ...
+
+    async def set_website(self, bucket_id: str, enabled: bool) -> None:
+        """Serve (or stop serving) the bucket through the storage's web endpoint."""
+        ...
+
+    async def ensure_key(self, name: str) -> StorageKey:
+        """Find the access key by name, or create it (the secret is returned when known)."""
+        ...
+
+    async def allow(
+        self, bucket_id: str, access_key_id: str, *, read: bool, write: bool, owner: bool
+    ) -> None:
+        """Grant exactly these permissions (and revoke the others) of the key on the bucket."""
+        ...
+
+    async def revoke(self, bucket_id: str, access_key_id: str) -> None: ...
+
+    async def delete_key(self, access_key_id: str) -> None: ...
+
+    async def delete_bucket(self, bucket_id: str) -> None: ...
+
+    async def usage(self, bucket_id: str) -> BucketUsage: ...
+
+    async def close(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """The S3 data plane of one storage, used with an application's own key."""
+
+    async def verify_key(
+        self,
+        bucket: str,
+        access_key_id: str,
+        secret: SecretStr,
+        *,
+        refused_bucket: str | None = None,
+    ) -> None:
+        """Prove the key works: put, get and delete a probe object in `bucket`.
+
+        With `refused_bucket`, also prove the key is refused there. FediError otherwise.
+        """
+        ...
+
+
+# --- hypervisor (Proxmox VE) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VmRequest:
+    """A VM the configuration wants on a hypervisor."""
+
+    machine: str
+    node: str
+    vmid: int
+    cores: int
+    memory_gib: int
+    disk_gib: int
+    address: str
+    """The address from the runtime's pool (with the network's prefix length applied by the
+    adapter) that cloud-init gives the VM."""
+
+
+@dataclass(frozen=True)
+class ObservedVm:
+    """What the hypervisor reports about a VM fedi-tui created."""
+
+    vmid: int
+    node: str
+    running: bool
+    address: str | None = None
+    host_key: str | None = None
+    """The SSH host key read through the guest agent, when it answers."""
+
+
+class Hypervisor(Protocol):
+    """One Proxmox VE cluster. Implementations limit their own concurrent mutations."""
+
+    name: str
+
+    async def create_vm(self, request: VmRequest, on_line: LineSink | None = None) -> ObservedVm:
+        """Clone, configure, resize and start; idempotent (finds the VM by its tags)."""
+        ...
+
+    async def reconfigure_vm(
+        self, request: VmRequest, on_line: LineSink | None = None
+    ) -> ObservedVm: ...
+
+    async def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None: ...
+
+    async def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything the engine may talk to, built by the CLI for one state file.
+
+    `storage`, `objects` and `hypervisors` are keyed by the storage / runtime
+    name in fedi.toml; they are made on first use by the factories, so a run
+    that needs no Garage never resolves its token.
+    """
+
+    machines: MachineConnector
+    storage: Callable[[str], StorageAdmin]
+    objects: Callable[[str], ObjectStore]
+    hypervisors: Callable[[str], Hypervisor]

@@ -113,6 +113,14 @@ class SshMachine:
         finally:
             await machine._close()
 
+    async def close(self) -> None:
+        """Close the connection (`connect`'s block does this by itself)."""
+        await self._close()
+
+    async def sftp(self) -> asyncssh.SFTPClient:
+        """The connection's SFTP client, started on first use."""
+        return await self._sftp_client()
+
     async def _close(self) -> None:
         if self._sftp is not None:
             self._sftp.exit()

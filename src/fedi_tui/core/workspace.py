@@ -79,6 +79,10 @@ class Workspace:
         """The same state file with a new recorded state (derived values recomputed)."""
         return replace(self, recorded=recorded)
 
+    def with_loaded(self, loaded: LoadedState) -> Workspace:
+        """Another version of the state file (e.g. with edits not saved yet), same records."""
+        return replace(self, loaded=loaded)
+
     def with_facts(self, facts: ObservedFacts | None) -> Workspace:
         return replace(self, facts=facts)
 

@@ -6,6 +6,7 @@ group, so another package can add an application without editing fedi-tui.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -135,6 +136,25 @@ def nix_values(options: BaseModel) -> dict[str, object]:
     return out
 
 
+@dataclass(frozen=True)
+class AdminCommand:
+    """A post-deploy setting with no NixOS option, run on the machine after health checks.
+
+    Idempotent: `argv` changes what exists; when it fails, `fallback` (if any) creates it.
+    Values are separate arguments, never interpolated into a shell or program text.
+    """
+
+    description: str
+    argv: tuple[str, ...]
+    fallback: tuple[str, ...] = ()
+    quiet: bool = False
+    """Keep the output out of the logs (it may print a generated password)."""
+
+
+def _no_admin_commands(options: AppOptions, req: Requirements) -> tuple[AdminCommand, ...]:
+    return ()
+
+
 @dataclass(frozen=True, eq=False)
 class AppModule:
     """An application fedi-tui can run: its options, presets and needs."""
@@ -152,6 +172,11 @@ class AppModule:
     postgresql: bool = True
     redis: bool = True
     health_path: str = "/"
+    admin: Callable[[AppOptions, Requirements], tuple[AdminCommand, ...]] = _no_admin_commands
+    """The post-deploy settings (see `AdminCommand`) for an instance's options."""
+
+    def admin_commands(self, options: AppOptions, req: Requirements) -> tuple[AdminCommand, ...]:
+        return self.admin(options, req)
 
     def domain(self, options: AppOptions, operator_domain: str) -> str:
         return options.domain or f"{self.name}.{operator_domain}"

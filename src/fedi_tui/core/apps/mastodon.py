@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, BucketNeed, SecretNeed, SizePreset
+from fedi_tui.core.apps.base import (
+    AdminCommand,
+    AppModule,
+    AppOptions,
+    BucketNeed,
+    Requirements,
+    SecretNeed,
+    SizePreset,
+)
 
 
 class MastodonOptions(AppOptions):
@@ -12,6 +20,42 @@ class MastodonOptions(AppOptions):
 
     media_retention_days: int = Field(default=30, ge=1, le=3650)
     """Days to keep cached media from other servers before removing it."""
+
+
+TOOTCTL = "mastodon-tootctl"
+"""The tootctl wrapper the NixOS mastodon module puts on the system path."""
+REGISTRATIONS = {"open": "open", "approval": "approved", "closed": "close"}
+
+
+def admin_commands(options: AppOptions, req: Requirements) -> tuple[AdminCommand, ...]:
+    """Registration mode and the owner account: tootctl, since no NixOS option sets them."""
+    commands = [
+        AdminCommand(
+            f"registrations {options.registration_mode}",
+            (TOOTCTL, "settings", "registrations", REGISTRATIONS[options.registration_mode]),
+        )
+    ]
+    if options.admin is not None:
+        user, email = options.admin.username, options.admin.email
+        commands.append(
+            AdminCommand(
+                f"owner account {user}",
+                (TOOTCTL, "accounts", "modify", user, "--role", "Owner", "--email", email),
+                fallback=(
+                    TOOTCTL,
+                    "accounts",
+                    "create",
+                    user,
+                    "--email",
+                    email,
+                    "--confirmed",
+                    "--role",
+                    "Owner",
+                ),
+                quiet=True,  # `create` prints the new account's password
+            )
+        )
+    return tuple(commands)
 
 
 MASTODON = AppModule(
@@ -22,6 +66,7 @@ MASTODON = AppModule(
     secrets=(SecretNeed("secret-key-base", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
     health_path="/health",
+    admin=admin_commands,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=6, disk_gib=30, s3_quota_gib=200),

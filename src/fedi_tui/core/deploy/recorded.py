@@ -46,6 +46,8 @@ class MachineRecord(Record):
     """Manifest of the last activated configuration: relative path → sha256."""
     healthy: bool = False
     """The health check after the last activation passed."""
+    host_key: str | None = None
+    """The machine's SSH host key as read through the hypervisor's guest agent (pinned)."""
 
 
 class BucketRecord(Record):
@@ -54,6 +56,8 @@ class BucketRecord(Record):
     bucket_id: str | None = None
     quota_gib: int = 0
     public: bool = False
+    created: bool = False
+    """fedi-tui created it (only such a bucket is ever deleted, and only with --prune-data)."""
 
 
 class KeyRecord(Record):
@@ -64,23 +68,6 @@ class KeyRecord(Record):
     """The S3 access key id (not secret); the secret key is kept only in the secrets dir."""
 
 
-class StepRecord(Record):
-    id: str
-    status: Literal["done", "failed", "interrupted"]
-    at: str
-    message: str = ""
-
-
-class ApplyRecord(Record):
-    """One run of `apply`: which steps ran and how it ended."""
-
-    id: str
-    started: str
-    finished: str | None = None
-    outcome: Literal["running", "succeeded", "failed", "interrupted"] = "running"
-    steps: tuple[StepRecord, ...] = ()
-
-
 class RecordedState(Record):
     schema_: int = Field(default=RECORDED_SCHEMA, alias="schema")
     machines: dict[str, MachineRecord] = Field(default_factory=dict)
@@ -88,7 +75,6 @@ class RecordedState(Record):
     keys: dict[str, KeyRecord] = Field(default_factory=dict)
     secrets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Instance key (`<operator>-<app>`) → names of the secret files generated for it."""
-    applies: tuple[ApplyRecord, ...] = ()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

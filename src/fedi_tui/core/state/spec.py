@@ -8,6 +8,7 @@ are defined by the application modules (`core/apps/`) and attached to
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 from typing import Annotated, Literal
 
@@ -22,8 +23,10 @@ from fedi_tui.core.state.validators import (
     HttpUrl,
     Identifier,
     Port,
-    Username,
 )
+
+LoginName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+"""A Unix login name: lower-case letters, digits, '_' and '-', up to 32 characters."""
 
 Fingerprint = Annotated[str, Field(pattern=r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")]
 """SHA-256 of a DER certificate as 32 upper-case hex pairs joined by ':'."""
@@ -53,7 +56,7 @@ class ProviderSpec(Spec):
 class SshSpec(Spec):
     """How fedi-tui logs in to machines."""
 
-    user: Username = "root"
+    user: LoginName = "root"
     """Login user on the machines."""
     key: str
     """Path of the private key file (not the key itself); `~` expands."""
@@ -146,6 +149,80 @@ class NetworkSpec(Spec):
         return ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
 
 
+RemotePath = Annotated[str, Field(pattern=r"^/[^\x00\n]*[^/\x00\n]$")]
+"""An absolute path on the machines, without a trailing slash."""
+Command = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+"""A command as an argument vector (never a shell string): ["nixos-rebuild", "switch"]."""
+
+
+class DeploySpec(Spec):
+    """How fedi-tui deploys to a runtime's machines: where files go, which commands run.
+
+    Commands are argument vectors run over SSH. `{config}` becomes the pushed
+    configuration.nix and `{dir}` its directory; in `health`, `{domain}`,
+    `{path}` and `{url}` are the app's. The defaults suit NixOS machines.
+    """
+
+    config_dir: RemotePath = "/etc/nixos/fedi-tui"
+    """Directory on the machine holding the rendered configuration; fedi-tui owns it."""
+    secrets_dir: RemotePath = "/var/lib/fediversity/secrets"
+    """Directory on the machine for the apps' secret files (root-only files, mode 0400)."""
+    run_dir: RemotePath = "/run/fedi-tui"
+    """Directory on the machine for the lock-out guard's files."""
+    system_profile: RemotePath = "/nix/var/nix/profiles/system"
+    """The system profile link: a rollback is run only when activation moved it."""
+    preflight: Command = Field(
+        default_factory=lambda: ["nixos-rebuild", "dry-build", "-I", "nixos-config={config}"]
+    )
+    """Builds the new configuration without switching; runs on every machine first."""
+    activate: Command = Field(
+        default_factory=lambda: ["nixos-rebuild", "switch", "-I", "nixos-config={config}"]
+    )
+    """Switches the machine to the pushed configuration."""
+    rollback: Command = Field(default_factory=lambda: ["nixos-rebuild", "switch", "--rollback"])
+    """Switches back to the previous system generation."""
+    health: Command = Field(
+        default_factory=lambda: [
+            "curl",
+            "--silent",
+            "--show-error",
+            "--fail",
+            "--max-time",
+            "10",
+            "--insecure",
+            "--resolve",
+            "{domain}:443:127.0.0.1",
+            "{url}",
+        ]
+    )
+    """Checks one app on the machine itself, through its own nginx on 127.0.0.1 (the
+    certificate is not checked: before DNS points at the machine it is a placeholder)."""
+    guard: Literal["systemd", "background", "off"] = "systemd"
+    """Lock-out guard: a revert armed on the machine before switching, disarmed only over a
+    new SSH connection — run as a transient systemd unit, as a detached background process
+    (machines without systemd), or off."""
+    confirm_seconds: int = Field(default=60, ge=5, le=3600)
+    """After switching, how long the machine waits for fedi-tui to log in again before it
+    reverts by itself."""
+    activate_timeout: int = Field(default=1800, ge=10, le=86_400)
+    """Seconds the preflight build and the switch may take each."""
+    health_timeout: int = Field(default=300, ge=1, le=86_400)
+    """Seconds an app has to pass its health check after a switch (retried until then)."""
+    command_timeout: int = Field(default=300, ge=1, le=86_400)
+    """Seconds any other command on the machine may take."""
+    connect_timeout: int = Field(default=10, ge=1, le=300)
+    """Seconds an SSH login may take."""
+
+    @field_validator("config_dir", "secrets_dir", "run_dir", "system_profile")
+    @classmethod
+    def _normalised(cls, value: str) -> str:
+        if posixpath.normpath(value) != value:
+            raise ValueError(
+                f"expected a normalised absolute path, e.g. {posixpath.normpath(value)!r}"
+            )
+        return value
+
+
 class OvercommitSpec(Spec):
     """How far placement may commit a node beyond its capacity."""
 
@@ -189,6 +266,8 @@ class ProxmoxRuntimeSpec(Spec):
     """Limits for placing VMs on nodes."""
     vmids: str = Field(default="10000-19999", pattern=r"^\d{3,9}-\d{3,9}$")
     """Range of VM ids fedi-tui allocates from, 'first-last'."""
+    deploy: DeploySpec = Field(default_factory=DeploySpec)
+    """How fedi-tui deploys to the VMs."""
 
     def vmid_range(self) -> range:
         first, _, last = self.vmids.partition("-")
@@ -212,7 +291,9 @@ class NixosRuntimeSpec(Spec):
     ssh: SshSpec
     """How to log in."""
     host_key: str | None = Field(default=None, pattern=r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$")
-    """Pinned SSH host key ('ssh-ed25519 AAAA…'); without it, known_hosts decides."""
+    """Pinned SSH host key ('ssh-ed25519 AAAA…'); without it, fedi-tui's known_hosts decides."""
+    deploy: DeploySpec = Field(default_factory=DeploySpec)
+    """How fedi-tui deploys to the machine."""
 
 
 RuntimeSpec = Annotated[ProxmoxRuntimeSpec | NixosRuntimeSpec, Field(discriminator="kind")]

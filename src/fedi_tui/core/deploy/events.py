@@ -1,0 +1,196 @@
+"""What the apply engine reports: frozen events, one stream for every consumer.
+
+The CLI prints them, the log writer stores them as JSON lines
+(`.fedi/deployments/<id>.jsonl`), the TUI wraps them in Textual messages. An
+event never holds a secret: the engine redacts every known secret value from
+text before it makes an event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Level = Literal["debug", "info", "warning", "error"]
+LEVELS: tuple[Level, ...] = ("debug", "info", "warning", "error")
+
+StepOutcome = Literal[
+    "done", "failed", "skipped", "interrupted", "rolled-back", "lost-contact", "preflight-ok"
+]
+"""How a step ended. `rolled-back`: its machine was switched back to the previous
+configuration; `lost-contact`: the machine reverted by itself after fedi-tui lost contact."""
+MachineState = Literal[
+    "waiting",
+    "provisioning",
+    "pushing",
+    "preflight",
+    "activating",
+    "checking",
+    "removing",
+    "done",
+    "failed",
+    "rolled-back",
+    "skipped",
+    "interrupted",
+]
+RunOutcome = Literal["succeeded", "failed", "rolled-back", "interrupted", "preflight-ok"]
+LineStream = Literal["stdout", "stderr", "task", "info"]
+"""Where a log line came from: a remote command's stdout/stderr, a hypervisor task log,
+or fedi-tui itself."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Every event: which deployment, when (seconds since the epoch)."""
+
+    TYPES: ClassVar[dict[str, type[Event]]] = {}
+
+    deployment: str
+    at: float
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Event.TYPES[cls.__name__] = cls
+
+    @property
+    def level(self) -> Level:
+        return "info"
+
+    @property
+    def machine(self) -> str | None:
+        return None
+
+    def to_json(self) -> str:
+        data = {"type": type(self).__name__, **dataclasses.asdict(self)}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    user: str
+    """`user@host` of who started the run."""
+    state_file: str
+    summary: str
+    """The plan's summary line: '2 to create, 1 to change, 0 to destroy'."""
+    machines: tuple[str, ...]
+    steps: int
+    preflight_only: bool = False
+    pid: int = 0
+    """The process running the deployment (for `logs --follow` from elsewhere)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    step: str
+    description: str
+    target_machine: str | None = None
+
+    @property
+    def machine(self) -> str | None:
+        return self.target_machine
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepPhase(Event):
+    """A long step moved on: 'preflight build', 'switching', 'checking https://…'."""
+
+    step: str
+    phase: str
+    state: MachineState
+    target_machine: str | None = None
+
+    @property
+    def machine(self) -> str | None:
+        return self.target_machine
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogLine(Event):
+    step: str
+    stream: LineStream
+    text: str
+    target_machine: str | None = None
+
+    @property
+    def machine(self) -> str | None:
+        return self.target_machine
+
+    @property
+    def level(self) -> Level:
+        return "debug" if self.stream in ("stdout", "task") else "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    step: str
+    outcome: StepOutcome
+    message: str = ""
+    seconds: float = 0.0
+    target_machine: str | None = None
+
+    @property
+    def machine(self) -> str | None:
+        return self.target_machine
+
+    @property
+    def level(self) -> Level:
+        if self.outcome in ("failed", "lost-contact"):
+            return "error"
+        if self.outcome in ("rolled-back", "skipped", "interrupted"):
+            return "warning"
+        return "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MachineFinished(Event):
+    name: str
+    state: MachineState
+    message: str = ""
+    config_hash: str | None = None
+    """Hash of the configuration the machine runs now (as recorded)."""
+
+    @property
+    def machine(self) -> str | None:
+        return self.name
+
+    @property
+    def level(self) -> Level:
+        if self.state == "failed":
+            return "error"
+        return "warning" if self.state in ("rolled-back", "skipped", "interrupted") else "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    outcome: RunOutcome
+    machines: Mapping[str, MachineState] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def level(self) -> Level:
+        return {"failed": "error", "rolled-back": "warning", "interrupted": "warning"}.get(
+            self.outcome, "info"
+        )  # type: ignore[return-value]
+
+
+EventSink = Callable[[Event], None]
+"""A consumer of events. It must not block: the TUI posts a message, the log writer
+appends a line."""
+
+
+def event_from_json(line: str) -> Event:
+    """Read back one line of a deployment log (ValueError if it is not one)."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("not an event object")
+    kind = data.pop("type", None)
+    cls = Event.TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    for name, f in cls.__dataclass_fields__.items():
+        if name in data and isinstance(data[name], list) and "tuple" in str(f.type):
+            data[name] = tuple(data[name])
+    return cls(**data)

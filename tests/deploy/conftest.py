@@ -116,3 +116,11 @@ def write_state(
         secrets.put_key_secret(b.key_name, SecretStr(f"s3secret-{b.key_name}-0123456789abcdef"))
     save_recorded(state_dir, RecordedState(buckets=buckets, keys=keys))
     return path
+
+
+def set_value(path: Path, key: str, value: Any) -> None:
+    """Change one value of the state file the way `fedi-tui set` does."""
+    from fedi_tui.core.state.file import update_state
+    from fedi_tui.core.state.tomledit import Edit, parse_dotted_key
+
+    update_state(path, lambda _loaded: [Edit(parse_dotted_key(key), value)])

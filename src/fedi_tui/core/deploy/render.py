@@ -17,9 +17,11 @@ from fedi_tui.core.apps.base import nix_values
 from fedi_tui.core.deploy.configuration import Configuration, Machine
 from fedi_tui.core.deploy.nixexpr import Raw, expr
 from fedi_tui.core.state.model import StateSpec
-from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.state.spec import DeploySpec, ProxmoxRuntimeSpec
 
 STATE_VERSION = "25.05"
+DEFAULT_SECRETS_DIR: str = DeploySpec.model_fields["secrets_dir"].default
+"""Where the fediversity module reads secrets from unless the runtime says otherwise."""
 MODULE_DIR = "fediversity"
 
 
@@ -34,13 +36,14 @@ class RenderedMachine:
 
 def configuration(spec: StateSpec, machine: Machine) -> str:
     """configuration.nix for one machine."""
-    storage = spec.storage[machine.storage]
     runtime = spec.runtimes[machine.runtime]
     ssh = runtime.ssh
-    fediversity: dict[str, object] = {
-        "acme.email": spec.provider.contact,
-        "s3": {"endpoint": storage.s3_endpoint, "region": storage.region},
-    }
+    fediversity: dict[str, object] = {"acme.email": spec.provider.contact}
+    if runtime.deploy.secrets_dir != DEFAULT_SECRETS_DIR:
+        fediversity["secretsDir"] = runtime.deploy.secrets_dir
+    if machine.apps:
+        storage = spec.storage[machine.storage]
+        fediversity["s3"] = {"endpoint": storage.s3_endpoint, "region": storage.region}
     for app in machine.apps:
         values = nix_values(app.options)
         values["domain"] = app.requirements.domain

@@ -118,11 +118,18 @@ class SecretStore:
 
 
 def secret_fragments(text: str) -> set[str]:
-    """The parts of a secret worth redacting: the whole, each line, each `NAME=value` value."""
-    parts = {text.strip()}
-    for line in text.splitlines():
-        line = line.strip()
-        parts.add(line)
-        if "=" in line:
-            parts.add(line.split("=", 1)[1].strip())
+    """The parts of a secret worth redacting: each line, or each `NAME=value` value.
+
+    Values of variables named `…_ID` (an access key id) are identifiers, not secrets.
+    """
+    parts: set[str] = set()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or " " in name:
+            parts.add(line)
+        elif not name.endswith("_ID"):
+            parts.add(value.strip())
+    if len(lines) == 1 and "=" not in lines[0]:
+        parts.add(text.strip())
     return {p for p in parts if len(p) >= 8}

@@ -13,12 +13,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fedi_tui import __version__
-from fedi_tui.cli import appcmds, applycmd, logscmd, plancmd, rendercmd, setupcmd, statecmds
+from fedi_tui.cli import (
+    appcmds,
+    applycmd,
+    logscmd,
+    plancmd,
+    rendercmd,
+    setupcmd,
+    statecmds,
+    trustcmd,
+)
 from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.userdirs import user_dirs
 
-MODULES = (statecmds, appcmds, rendercmd, plancmd, applycmd, logscmd, setupcmd)
+MODULES = (statecmds, appcmds, rendercmd, plancmd, applycmd, logscmd, trustcmd, setupcmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,138 @@
+"""Benchmark: deploy to 20 real sshd hosts whose activation takes 2 s each.
+
+    .venv/bin/python -m tests.bench.bench_apply        (as root: it starts sshd hosts)
+
+Prints, from one run each: the wall time at --parallel 20 vs one host (goal
+<= 1.3x), vs --parallel 1, and the engine's own time per step beyond the SSH
+round trips (goal < 20 ms): wall time at --parallel 1 minus the time spent
+inside the machine port's calls, divided by the steps run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from fedi_tui.core.deploy.ports import LineSink, MachineEndpoint, MachineShell
+from tests.deploy.conftest import write_state
+from tests.deploy.engine_support import Collected, make_engine
+from tests.fixtures.deployhosts import DeployHost, HealthServer, running_deploy_host
+
+HOSTS = 20
+ACTIVATION_SECONDS = 2
+
+
+class Timed:
+    """Wraps the engine's machine connector; adds up the time spent in its calls."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    async def connect(self, endpoint: MachineEndpoint) -> MachineShell:
+        t0 = time.perf_counter()
+        shell = await self.inner.connect(endpoint)  # type: ignore[attr-defined]
+        self.seconds += time.perf_counter() - t0
+        return _TimedShell(shell, self)
+
+
+class _TimedShell:
+    def __init__(self, shell: MachineShell, timer: Timed) -> None:
+        self._shell, self._timer, self.target = shell, timer, shell.target
+
+    async def _timed(self, coro: object) -> object:
+        t0 = time.perf_counter()
+        try:
+            return await coro  # type: ignore[misc]
+        finally:
+            self._timer.seconds += time.perf_counter() - t0
+
+    async def run(
+        self, argv: Sequence[str], *, on_line: LineSink | None = None, check: bool = True
+    ) -> int:
+        return await self._timed(self._shell.run(argv, on_line=on_line, check=check))  # type: ignore[return-value]
+
+    async def put_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        await self._timed(self._shell.put_file(path, data, mode=mode))
+
+    async def push_tree(
+        self, files: Mapping[str, str], remote_dir: str, *, mode: int = 0o600
+    ) -> object:
+        return await self._timed(self._shell.push_tree(files, remote_dir, mode=mode))
+
+    async def remove_tree(self, remote_dir: str) -> bool:
+        return await self._timed(self._shell.remove_tree(remote_dir))  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        await self._timed(self._shell.close())
+
+
+@contextlib.contextmanager
+def hosts(base: Path, n: int, health: HealthServer) -> Iterator[list[DeployHost]]:
+    with contextlib.ExitStack() as stack:
+        out = []
+        for i in range(n):
+            address = f"127.0.0.{100 + i}"
+            host = stack.enter_context(
+                running_deploy_host(base / address, address=address, health=health)
+            )
+            host.tell("sleep-switch", str(ACTIVATION_SECONDS))
+            out.append(host)
+        yield out
+
+
+def deploy(base: Path, targets: list[DeployHost], parallel: int) -> tuple[float, float, int]:
+    """(wall seconds, seconds inside the machine port, steps run) of one apply."""
+    run_dir = Path(tempfile.mkdtemp(dir=base))
+    for host in targets:  # a fresh machine each time
+        shutil.rmtree(host.state / "nix", ignore_errors=True)
+    path = write_state(run_dir, targets)
+    sink = Collected()
+    engine = make_engine(path, sink, parallel=parallel)
+    timer = Timed(engine.ports.machines)
+    engine.ports = type(engine.ports)(
+        machines=timer,
+        storage=engine.ports.storage,
+        objects=engine.ports.objects,
+        hypervisors=engine.ports.hypervisors,
+    )
+    t0 = time.perf_counter()
+    result = asyncio.run(engine.run())
+    wall = time.perf_counter() - t0
+    assert result.outcome == "succeeded", result.messages
+    return wall, timer.seconds, len(engine.steps)
+
+
+def main() -> None:
+    base = Path(tempfile.mkdtemp(prefix="fedi-bench-apply-"))
+    health = HealthServer()
+    try:
+        with hosts(base, HOSTS, health) as targets:
+            one, _, _ = deploy(base, targets[:1], parallel=1)
+            wide, _, _ = deploy(base, targets, parallel=HOSTS)
+            serial, inside, steps = deploy(base, targets, parallel=1)
+        print(f"1 host: {one:.2f} s (activation {ACTIVATION_SECONDS} s)")
+        print(
+            f"{HOSTS} hosts at --parallel {HOSTS}: {wide:.2f} s = {wide / one:.2f}x one host "
+            "(goal <= 1.3x)"
+        )
+        print(
+            f"{HOSTS} hosts at --parallel 1: {serial:.2f} s = {serial / wide:.1f}x --parallel {HOSTS}"
+        )
+        overhead = (serial - inside) / steps
+        print(
+            f"engine overhead beyond the SSH calls: {overhead * 1000:.1f} ms per step over "
+            f"{steps} steps (goal < 20 ms)"
+        )
+    finally:
+        health.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

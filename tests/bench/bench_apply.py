@@ -122,7 +122,8 @@ def main() -> None:
             "(goal <= 1.3x)"
         )
         print(
-            f"{HOSTS} hosts at --parallel 1: {serial:.2f} s = {serial / wide:.1f}x --parallel {HOSTS}"
+            f"{HOSTS} hosts at --parallel 1: {serial:.2f} s = "
+            f"{serial / wide:.1f}x --parallel {HOSTS}"
         )
         overhead = (serial - inside) / steps
         print(

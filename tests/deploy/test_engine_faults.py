@@ -262,3 +262,38 @@ def test_a_second_run_changes_nothing(tmp_path: Path, deploy_hosts: HostFactory)
     assert host.generation() == 1
     after = {p: p.read_text() for p in (tmp_path / ".fedi/secrets").rglob("*") if p.is_file()}
     assert after == secrets_before
+
+
+def test_parallel_one_never_waits_forever_at_the_preflight_barrier(
+    tmp_path: Path, deploy_hosts: HostFactory
+) -> None:
+    """With one slot and three machines, each lane gives its slot back at the barrier."""
+    hosts = [deploy_hosts() for _ in range(3)]
+    path = write_state(tmp_path, hosts)
+    result, sink = apply(path, parallel=1)
+    assert result.outcome == "succeeded", messages(sink)
+    switches = [
+        n for n, e in enumerate(sink.events) if isinstance(e, LogLine) and "switch:" in e.text
+    ]
+    builds = [
+        n for n, e in enumerate(sink.events) if isinstance(e, LogLine) and "dry-build:" in e.text
+    ]
+    assert len(switches) == len(builds) == 3 and max(builds) < min(switches)
+
+
+def test_one_machine_with_what_it_needs(tmp_path: Path, deploy_hosts: HostFactory) -> None:
+    from fedi_tui.core.deploy.engine import select_machine
+    from fedi_tui.core.deploy.steps.base import Desired
+
+    hosts = [deploy_hosts(), deploy_hosts()]
+    path = write_state(tmp_path, hosts)
+    workspace = Workspace.open(path)
+    planned = workspace.plan()
+    desired = Desired(planned.config, planned.rendered, workspace.spec, workspace.modules)
+    chosen = select_machine(planned.plan.steps, "host2", desired, workspace.recorded)
+    assert {s.id for s in chosen} == {
+        "generate-secrets:op2-mastodon",
+        "push-config:host2",
+        "activate:host2",
+        "health-check:host2",
+    }

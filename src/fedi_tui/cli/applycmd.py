@@ -13,22 +13,17 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, open_workspace
-from fedi_tui.cli.plancmd import print_plan
-from fedi_tui.cli.progress import Printer, summary_table
-from fedi_tui.cli.wiring import build_ports, known_hosts_file
-from fedi_tui.core.deploy.engine import ApplyOptions, Engine, RunResult, select_machine
-from fedi_tui.core.deploy.events import Event
-from fedi_tui.core.deploy.history import HistoryWriter, new_deployment_id
-from fedi_tui.core.deploy.pipeline import Planned
-from fedi_tui.core.deploy.plan import Step
-from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
-from fedi_tui.core.deploy.secretstore import SecretStore
-from fedi_tui.core.deploy.steps.base import Desired
 from fedi_tui.core.errors import FediError, LockHeld
-from fedi_tui.core.state.lock import state_lock
-from fedi_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:  # the engine loads only when a deployment runs
+    from fedi_tui.core.deploy.engine import RunResult
+    from fedi_tui.core.deploy.pipeline import Planned
+    from fedi_tui.core.deploy.plan import Step
+    from fedi_tui.core.deploy.steps.base import Desired
+    from fedi_tui.core.workspace import Workspace
 
 EXIT_ROLLED_BACK = 3
 EXIT_CODES = {
@@ -153,6 +148,11 @@ def run(
     verb: str,
     before_run: Callable[[], None] | None = None,
 ) -> int:
+    from fedi_tui.cli.plancmd import print_plan
+    from fedi_tui.core.deploy.engine import select_machine
+    from fedi_tui.core.deploy.steps.base import Desired
+    from fedi_tui.core.state.lock import state_lock
+
     desired = Desired(planned.config, planned.rendered, workspace.spec, workspace.modules)
     steps = planned.plan.steps
     if args.machine is not None:
@@ -199,6 +199,14 @@ def execute(
     desired: Desired,
     steps: tuple[Step, ...],
 ) -> RunResult:
+    from fedi_tui.cli.progress import Printer, summary_table
+    from fedi_tui.cli.wiring import build_ports, known_hosts_file
+    from fedi_tui.core.deploy.engine import ApplyOptions, Engine
+    from fedi_tui.core.deploy.events import Event
+    from fedi_tui.core.deploy.history import HistoryWriter, new_deployment_id
+    from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
+    from fedi_tui.core.deploy.secretstore import SecretStore
+
     state_dir = workspace.state_dir
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     secrets = SecretStore(state_dir)

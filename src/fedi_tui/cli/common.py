@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fedi_tui.core.state.file import LoadedState, find_state_path, load_state
-from fedi_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from fedi_tui.core.workspace import Workspace
 
 EXIT_OK = 0
 EXIT_USER = 1
@@ -25,6 +28,8 @@ def load(args: argparse.Namespace) -> LoadedState:
 
 def open_workspace(args: argparse.Namespace) -> Workspace:
     """Load the state and its recorded state; checks --operator if the command has it."""
+    from fedi_tui.core.workspace import Workspace  # mapping and rendering: not for `set`
+
     workspace = Workspace.from_loaded(load(args))
     workspace.check_operator(getattr(args, "operator", None))
     return workspace

@@ -66,6 +66,7 @@ def _alive(pid: int) -> bool:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+
     workspace = open_workspace(args)
     run = find_deployment(workspace.state_dir, args.id)
     path = log_path(workspace.state_dir, run.id)
@@ -97,6 +98,7 @@ def _when(at: float | None) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+
     workspace = open_workspace(args)
     runs = load_index(workspace.state_dir).deployments
     if args.json:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from fedi_tui.cli.common import EXIT_OK, open_workspace
-from fedi_tui.cli.wiring import known_hosts_file
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import NixosRuntimeSpec
-from fedi_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from fedi_tui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +55,7 @@ def target_of(workspace: Workspace, name: str, port: int | None) -> tuple[str, i
 
 def cmd_trust(args: argparse.Namespace) -> int:
     from fedi_tui.adapters.knownhosts import add_known_host, read_offered_key
+    from fedi_tui.cli.wiring import known_hosts_file
 
     workspace = open_workspace(args)
     if args.yes and not args.fingerprint:

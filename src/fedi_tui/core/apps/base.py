@@ -6,7 +6,7 @@ group, so another package can add an application without editing fedi-tui.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,7 +151,15 @@ class AdminCommand:
     """Keep the output out of the logs (it may print a generated password)."""
 
 
-def _no_admin_commands(options: AppOptions, req: Requirements) -> tuple[AdminCommand, ...]:
+AdminCommands = Callable[
+    ["AppOptions", "Requirements", Mapping[str, str]], tuple[AdminCommand, ...]
+]
+"""(options, requirements, the instance's secret files by name) → its post-deploy settings."""
+
+
+def _no_admin_commands(
+    options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
     return ()
 
 
@@ -172,11 +180,13 @@ class AppModule:
     postgresql: bool = True
     redis: bool = True
     health_path: str = "/"
-    admin: Callable[[AppOptions, Requirements], tuple[AdminCommand, ...]] = _no_admin_commands
+    admin: AdminCommands = _no_admin_commands
     """The post-deploy settings (see `AdminCommand`) for an instance's options."""
 
-    def admin_commands(self, options: AppOptions, req: Requirements) -> tuple[AdminCommand, ...]:
-        return self.admin(options, req)
+    def admin_commands(
+        self, options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+    ) -> tuple[AdminCommand, ...]:
+        return self.admin(options, req, secrets)
 
     def domain(self, options: AppOptions, operator_domain: str) -> str:
         return options.domain or f"{self.name}.{operator_domain}"

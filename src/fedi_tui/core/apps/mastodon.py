@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
 from fedi_tui.core.apps.base import (
@@ -27,7 +29,9 @@ TOOTCTL = "mastodon-tootctl"
 REGISTRATIONS = {"open": "open", "approval": "approved", "closed": "close"}
 
 
-def admin_commands(options: AppOptions, req: Requirements) -> tuple[AdminCommand, ...]:
+def admin_commands(
+    options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
     """Registration mode and the owner account: tootctl, since no NixOS option sets them."""
     commands = [
         AdminCommand(

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, BucketNeed, SecretNeed, SizePreset
+from fedi_tui.core.apps.base import (
+    AdminCommand,
+    AppModule,
+    AppOptions,
+    BucketNeed,
+    Requirements,
+    SecretNeed,
+    SizePreset,
+)
 
 
 class PixelfedOptions(AppOptions):
@@ -16,15 +26,47 @@ class PixelfedOptions(AppOptions):
     """Most photos in one post."""
 
 
+MANAGE = "pixelfed-manage"
+"""The artisan wrapper the NixOS pixelfed module puts on the system path."""
+
+
+def admin_commands(
+    options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
+    """The first admin account (no NixOS option makes it): `user:create`, which keeps an
+    existing user as it is. Its password is a generated secret (`admin-password`)."""
+    if options.admin is None:
+        return ()
+    user, email = options.admin.username, options.admin.email
+    password = secrets.get("admin-password", "").strip()
+    return (
+        AdminCommand(
+            f"admin account {user}",
+            (
+                MANAGE,
+                "user:create",
+                f"--name={user}",
+                f"--username={user}",
+                f"--email={email}",
+                f"--password={password}",
+                "--is_admin=1",
+                "--confirm_email=1",
+            ),
+            quiet=True,
+        ),
+    )
+
+
 PIXELFED = AppModule(
     name="pixelfed",
     title="Pixelfed",
     summary="Photo sharing: albums, stories and collections across the Fediverse.",
     options=PixelfedOptions,
-    secrets=(SecretNeed("app.env", "env", ("APP_KEY",)),),
+    secrets=(SecretNeed("app.env", "env", ("APP_KEY",)), SecretNeed("admin-password", "random")),
     buckets=(BucketNeed(public=True),),
     redis=True,
     health_path="/api/nodeinfo/2.0.json",
+    admin=admin_commands,
     sizes={
         "tiny": SizePreset(users=10, cores=1, memory_gib=2, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

@@ -10,7 +10,6 @@ the apps' post-deploy settings run through their own admin commands
 from __future__ import annotations
 
 import asyncio
-import shlex
 import time
 from typing import ClassVar
 
@@ -76,9 +75,9 @@ async def run_admin(ctx: StepContext, shell: MachineShell, command: AdminCommand
     if status != 0 and command.fallback:
         status = await shell.run(command.fallback, on_line=sink, check=False)
     if status != 0:
+        program = " ".join((command.fallback or command.argv)[:2])
         raise StepFailed(
-            f"{command.description} failed on {shell.target} (exit {status}): "
-            f"`{shlex.join(command.fallback or command.argv)}`"
+            f"{command.description} failed on {shell.target}: `{program} …` exited {status}"
         )
     ctx.log(f"{command.description}: done")
 
@@ -111,7 +110,8 @@ class HealthCheck:
                 raise StepFailed(why)
             raise await roll_back(ctx, shell, deploy, None, why)
         for app in machine.apps:
-            for command in app.module.admin_commands(app.options, app.requirements):
+            files = {n: v.get_secret_value() for n, v in ctx.secrets.app_files(app.key).items()}
+            for command in app.module.admin_commands(app.options, app.requirements, files):
                 ctx.phase(command.description, "checking")
                 await run_admin(ctx, shell, command)
         return {"healthy": True}

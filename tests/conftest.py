@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import DEMO
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
 
 
 @pytest.fixture
 def demo_copy(tmp_path: Path) -> Path:
-    """A writable copy of sample-configs/demo.toml."""
+    """A writable copy of sample-configs/demo.toml, with the deploy key it names beside it."""
     target = tmp_path / "fedi.toml"
     shutil.copyfile(DEMO, target)
+    shutil.copyfile(DEMO_DEPLOY_KEY, tmp_path / DEMO_DEPLOY_KEY.name)
     return target
 
 

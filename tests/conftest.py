@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.nix.nixos_eval import NixosTree, missing_reason, unpack_tree
 from tests.paths import DEMO, DEMO_DEPLOY_KEY
 
 
@@ -28,3 +30,14 @@ def _isolated_user_dirs(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.delenv("FEDI_STATE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def nixos_tree() -> Iterator[NixosTree]:
+    """The NixOS module tree, unpacked once per session (skips, saying why, when absent)."""
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    tree = unpack_tree()
+    yield tree
+    tree.close()

@@ -28,6 +28,8 @@ EVAL_MACHINE = HERE / "eval-machine.nix"
 HARDWARE_STANDIN = HERE / "hardware-configuration.nix"
 TREE_ENV = "FEDI_TUI_NIXOS_TREE"
 TREE_ARCHIVE = ROOT.parent / "shared" / "reference" / "nixos-tree.tar.gz"
+HARNESS = (EVAL_MACHINE, HERE / "standin-pkgs.nix", HERE / "standin_names.py", HARDWARE_STANDIN)
+"""What tests/fixtures/nixos-eval-config needs besides the tree."""
 HOST_FILES = {"/etc/nixos/hardware-configuration.nix": str(HARDWARE_STANDIN)}
 """Paths only the real NixOS host has, and what stands in for them here."""
 
@@ -61,7 +63,8 @@ class NixosTree:
 
 
 def unpack_tree(archive: Path | None = None) -> NixosTree:
-    """Unpack the tree into a new world-readable temp dir; write its names.json beside it."""
+    """Unpack the tree into a new world-readable temp dir (BASE/tree), with its names.json
+    and a copy of the evaluation harness beside it (BASE/names.json, BASE/harness)."""
     base = Path(tempfile.mkdtemp(prefix="fedi-nixos-tree-"))
     base.chmod(0o755)
     root = base / "tree"
@@ -71,7 +74,12 @@ def unpack_tree(archive: Path | None = None) -> NixosTree:
         path.chmod(0o755 if path.is_dir() else 0o644)
     names = base / "names.json"
     names.write_text(json.dumps(standin_names(root), sort_keys=True))
-    names.chmod(0o644)
+    harness = base / "harness"  # for a nixos-eval-config copied away from the repository
+    harness.mkdir()
+    for path in HARNESS:
+        shutil.copyfile(path, harness / path.name)
+    for path in [names, harness, *harness.iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return NixosTree(root, names)
 
 

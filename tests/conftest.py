@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.paths import DEMO
+from tests.nix.nixos_eval import NixosTree, missing_reason, unpack_tree
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
 
 
 @pytest.fixture
 def demo_copy(tmp_path: Path) -> Path:
-    """A writable copy of sample-configs/demo.toml."""
+    """A writable copy of sample-configs/demo.toml, with the deploy key it names beside it."""
     target = tmp_path / "fedi.toml"
     shutil.copyfile(DEMO, target)
+    shutil.copyfile(DEMO_DEPLOY_KEY, tmp_path / DEMO_DEPLOY_KEY.name)
     return target
 
 
@@ -27,3 +30,14 @@ def _isolated_user_dirs(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.delenv("FEDI_STATE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def nixos_tree() -> Iterator[NixosTree]:
+    """The NixOS module tree, unpacked once per session (skips, saying why, when absent)."""
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    tree = unpack_tree()
+    yield tree
+    tree.close()

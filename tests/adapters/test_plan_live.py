@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from fakepve import FakePve  # type: ignore[import-untyped]
 
 from fedi_tui.cli import main
 from fedi_tui.core.state.file import load_state
-from tests.paths import DEMO
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
 
 pytestmark = pytest.mark.real
 
@@ -35,6 +36,7 @@ def demo_state(tmp_path: Path, url: str, cafile: str, extra: str = "") -> Path:
     )
     path = tmp_path / "fedi.toml"
     path.write_text(text + extra, encoding="utf-8")
+    shutil.copyfile(DEMO_DEPLOY_KEY, tmp_path / DEMO_DEPLOY_KEY.name)
     load_state(path)  # still a valid state file
     return path
 

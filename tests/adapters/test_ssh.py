@@ -30,6 +30,7 @@ import pytest
 from fedi_tui.adapters import ssh as ssh_module
 from fedi_tui.adapters.sftpfiles import MARKER
 from fedi_tui.adapters.ssh import SshMachine, Stream
+from fedi_tui.core.deploy.deploykey import read_deploy_keys
 from fedi_tui.core.deploy.mapping import map_resources
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.deploy.render import module_files, render_all
@@ -126,7 +127,8 @@ def remote_dir(sshd_fast_host: SshHost) -> Iterator[str]:
 def _demo_files() -> dict[str, dict[str, str]]:
     spec = load_state(DEMO).spec
     config = map_resources(spec, RecordedState())
-    rendered = render_all(spec, config, module_files(nix_modules_dir()))
+    keys = read_deploy_keys(spec, DEMO, (m.runtime for m in config.machines))
+    rendered = render_all(spec, config, module_files(nix_modules_dir()), keys)
     return {name: r.files for name, r in rendered.items()}
 
 

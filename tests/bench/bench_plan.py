@@ -19,6 +19,7 @@ from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.state.file import load_state
 from tests.bench.gen_large_state import large_state_text
 from tests.bench.timing import median_time
+from tests.unit.plan_support import deploy_keys
 
 
 def main() -> None:
@@ -29,12 +30,13 @@ def main() -> None:
         modules = module_files(nix_modules_dir())
         spec = load_state(path).spec
         empty = RecordedState()
-        first = plan_state(spec, empty, modules)
+        keys = deploy_keys(spec)
+        first = plan_state(spec, empty, modules, deploy_keys=keys)
         full = apply_plan_effects(empty, first.plan, first.config, first.rendered)
-        assert plan_state(spec, full, modules).plan.empty
+        assert plan_state(spec, full, modules, deploy_keys=keys).plan.empty
         load = median_time(lambda: load_state(path))
-        from_empty = median_time(lambda: plan_state(spec, empty, modules))
-        from_full = median_time(lambda: plan_state(spec, full, modules))
+        from_empty = median_time(lambda: plan_state(spec, empty, modules, deploy_keys=keys))
+        from_full = median_time(lambda: plan_state(spec, full, modules, deploy_keys=keys))
         machines, steps = len(first.config.machines), len(first.plan.steps)
         print(f"large state: {machines} machines, {steps} steps from empty")
         print(f"load + validate:          {load * 1000:7.1f} ms")

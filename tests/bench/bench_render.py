@@ -19,6 +19,7 @@ from fedi_tui.core.deploy.render import module_files, render_all
 from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.state.file import load_state
 from tests.bench.gen_large_state import large_state_text
+from tests.unit.plan_support import deploy_keys
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
         modules = module_files(nix_modules_dir())
         t0 = time.perf_counter()
         config = map_resources(spec, RecordedState())
-        rendered = list(render_all(spec, config, modules).values())
+        rendered = list(render_all(spec, config, modules, deploy_keys(spec)).values())
         elapsed = time.perf_counter() - t0
         print(
             f"rendered {len(rendered)} machines in {elapsed * 1000:.0f} ms: "

@@ -38,7 +38,15 @@ DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "nixos-o
 # Options outside the services the reference covers that modules may set.
 # The reference cannot vouch for these: keep the list short and say why each is needed.
 ALLOWED_EXTRA_PATHS: dict[str, str] = {
-    "networking.firewall.allowedTCPPorts": "open 80/443 for nginx and ACME",
+    "networking.firewall.allowedTCPPorts": "open 80/443 for nginx and ACME, and the SSH port",
+    "services.openssh.enable": "keep sshd on: fedi-tui deploys through it",
+    "services.openssh.ports": "the port fedi-tui logs in on",
+    "services.openssh.settings.PermitRootLogin": "key login for a root deploy user",
+    "services.qemuGuest.enable": "the Proxmox runtime reads addresses and host keys through it",
+    "users.users.<name>.isNormalUser": "a deploy user other than root",
+    "users.users.<name>.extraGroups": "a deploy user other than root: group wheel",
+    "security.sudo.enable": "a deploy user other than root runs nixos-rebuild with sudo",
+    "security.sudo.extraRules": "... without a password",
     "networking.hostName": "host name chosen by the deploy tool",
     "systemd.tmpfiles.rules": "create the secrets directories with the right owners",
     "users.users.<name>.openssh.authorizedKeys.keys": "operator SSH keys",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import socket
 import ssl
 from pathlib import Path
@@ -16,7 +17,7 @@ from fedi_tui.tui.screens.entry import EntryModal
 from fedi_tui.tui.screens.modals import ChoiceModal
 from fedi_tui.tui.screens.runtimes import RuntimesScreen
 from tests.fixtures.sshd import SshHost
-from tests.paths import DEMO
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
 from tests.tui.conftest import AppFactory
 from tests.tui.helpers import open_area, settle, text_of, type_into
 
@@ -29,6 +30,7 @@ def state_with(tmp_path: Path, pve_url: str, ssh: SshHost | None = None) -> Path
         )
     path = tmp_path / "fedi.toml"
     path.write_text(text)
+    shutil.copyfile(DEMO_DEPLOY_KEY, tmp_path / DEMO_DEPLOY_KEY.name)
     return path
 
 

@@ -13,6 +13,7 @@ from fedi_tui.core.deploy.render import module_files
 from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.state.file import validate_text
 from fedi_tui.core.state.model import StateSpec
+from tests.paths import DEMO_DEPLOY_KEY
 
 
 @cache
@@ -24,6 +25,15 @@ def spec_of(text: str) -> StateSpec:
     return validate_text(Path("fedi.toml"), text)[1]
 
 
+TEST_DEPLOY_KEY = DEMO_DEPLOY_KEY.read_text().strip()
+"""The deploy key plan cases render with, for every runtime: the demo's, so a plan made
+here matches what the CLI renders for a copy of the demo."""
+
+
+def deploy_keys(spec: StateSpec) -> dict[str, str]:
+    return dict.fromkeys(spec.runtimes, TEST_DEPLOY_KEY)
+
+
 def plan_text(
     text: str,
     recorded: RecordedState | None = None,
@@ -32,10 +42,12 @@ def plan_text(
     prune_data: bool = False,
     operator: str | None = None,
 ) -> Planned:
+    spec = spec_of(text)
     return plan_state(
-        spec_of(text),
+        spec,
         recorded or RecordedState(),
         modules(),
+        deploy_keys=deploy_keys(spec),
         facts=facts,
         prune_data=prune_data,
         operator=operator,

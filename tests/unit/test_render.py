@@ -15,6 +15,7 @@ from fedi_tui.adapters.nixtool import eval_json, parse_files
 from fedi_tui.cli import main
 from fedi_tui.core.apps.base import AppOptions, camel
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.deploy.deploykey import read_deploy_keys
 from fedi_tui.core.deploy.mapping import map_resources
 from fedi_tui.core.deploy.nixexpr import expr, string
 from fedi_tui.core.deploy.recorded import RecordedState
@@ -34,7 +35,8 @@ def _render(state: Path) -> dict[str, dict[str, str]]:
     spec = load_state(state).spec
     modules = module_files(nix_modules_dir())
     config = map_resources(spec, RecordedState())
-    return {name: r.files for name, r in render_all(spec, config, modules).items()}
+    keys = read_deploy_keys(spec, state, (m.runtime for m in config.machines))
+    return {name: r.files for name, r in render_all(spec, config, modules, keys).items()}
 
 
 def _write(rendered: dict[str, dict[str, str]], out: Path) -> list[Path]:
@@ -144,8 +146,9 @@ def test_operator_name_cannot_change_structure(demo_copy: Path, tmp_path: Path) 
     config = eval_json(f"(import {path} {{ }}).fediversity.peertube")
     assert config["siteTitle"] == evil  # the name arrived as a value ...
     top = eval_json(f"builtins.attrNames (import {path} {{ }})")
-    assert top == ["fediversity", "imports", "networking", "system", "users"]  # ... not as code
-    assert "services" not in top
+    assert top == ["fediversity", "imports", "networking", "services", "system", "users"]
+    sshd = eval_json(f"(import {path} {{ }}).services.openssh.enable")
+    assert sshd is True  # ... not as code
 
 
 def test_string_escapes_dollar_brace() -> None:
@@ -158,7 +161,7 @@ def test_string_escapes_dollar_brace() -> None:
 def test_rendered_configuration_sets_only_known_options(tmp_path: Path) -> None:
     for files in _render(DEMO).values():
         paths = option_paths_set(files["configuration.nix"])
-        assert "networking.hostName" in paths
+        assert "services.openssh.enable" in paths
         assert check_paths(paths) == []
 
 

@@ -15,6 +15,7 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from fedi_tui.core.deploy.configuration import Configuration
+from fedi_tui.core.deploy.deploykey import read_deploy_keys
 from fedi_tui.core.deploy.mapping import map_resources
 from fedi_tui.core.deploy.observed import ObservedFacts
 from fedi_tui.core.deploy.pipeline import Planned, plan_from
@@ -71,9 +72,15 @@ class Workspace:
         return map_resources(self.spec, self.recorded, self.facts)
 
     @cached_property
+    def deploy_keys(self) -> Mapping[str, str]:
+        """fedi-tui's deploy key (`<ssh.key>.pub`) of each runtime that has machines
+        (FediError naming the runtime and the file when one is missing or not a key)."""
+        return read_deploy_keys(self.spec, self.path, (m.runtime for m in self.config.machines))
+
+    @cached_property
     def rendered(self) -> Mapping[str, RenderedMachine]:
         """Every machine's rendered files, by machine name."""
-        return render_all(self.spec, self.config, self.modules)
+        return render_all(self.spec, self.config, self.modules, self.deploy_keys)
 
     def with_recorded(self, recorded: RecordedState) -> Workspace:
         """The same state file with a new recorded state (derived values recomputed)."""

@@ -94,3 +94,132 @@ def _list_item(value: object, indent: int) -> str:
     ):
         return f"({text})"
     return text
+
+
+# --- reading back what `expr` wrote ---------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<comment>\#[^\n]*)
+    | (?P<string>"(?:[^"\\$]|\\.|\$(?!\{))*")
+    | (?P<number>-?\d+(?:\.\d+(?:e[+-]?\d+)?)?)
+    | (?P<path>\.?(?:/[A-Za-z0-9._+-]+)+|<[A-Za-z0-9._+/-]+>)
+    | (?P<ident>[A-Za-z_][A-Za-z0-9_'-]*)
+    | (?P<punct>\.\.\.|[{}\[\]=;.:,()])
+    )""",
+    re.VERBOSE,
+)
+_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.items: list[tuple[str, str, int]] = []
+        pos = 0
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if match is None or match.end() == pos:
+                if text[pos:].strip() == "":
+                    break
+                raise ValueError(f"unexpected text at offset {pos}: {text[pos : pos + 20]!r}")
+            kind = match.lastgroup or ""
+            if kind != "comment":
+                self.items.append((kind, match.group(kind), match.start(kind)))
+            pos = match.end()
+        self.i = 0
+
+    def peek(self) -> tuple[str, str]:
+        if self.i >= len(self.items):
+            return ("end", "")
+        kind, value, _ = self.items[self.i]
+        return (kind, value)
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        kind, value = self.peek()
+        if kind == "end" or (expected is not None and value != expected):
+            raise ValueError(f"expected {expected or 'more'}, found {value or 'the end'!r}")
+        self.i += 1
+        return kind, value
+
+    def value(self) -> object:
+        kind, item = self.take()
+        if kind == "string":
+            return _unquote(item)
+        if kind == "number":
+            return float(item) if "." in item else int(item)
+        if kind == "path":
+            return Raw(item)
+        if kind == "ident" and item in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[item]
+        if item == "(":
+            inner = self.value()
+            self.take(")")
+            return inner
+        if item == "[":
+            items = []
+            while self.peek()[1] != "]":
+                items.append(self.value())
+            self.take("]")
+            return items
+        if item == "{":
+            attrs: dict[str, object] = {}
+            while self.peek()[1] != "}":
+                path = [self.name()]
+                while self.peek()[1] == ".":
+                    self.take(".")
+                    path.append(self.name())
+                self.take("=")
+                _set_path(attrs, path, self.value())
+                self.take(";")
+            self.take("}")
+            return attrs
+        raise ValueError(f"not a value written by fedi-tui: {item!r}")
+
+    def name(self) -> str:
+        kind, item = self.take()
+        if kind == "ident":
+            return item
+        if kind == "string":
+            return _unquote(item)
+        raise ValueError(f"expected an attribute name, found {item!r}")
+
+
+def _unquote(item: str) -> str:
+    body = item[1:-1]
+    return re.sub(r"\\(.)", lambda m: _UNESCAPES.get(m.group(1), m.group(1)), body)
+
+
+def _set_path(attrs: dict[str, object], path: list[str], value: object) -> None:
+    here = attrs
+    for part in path[:-1]:
+        nested = here.setdefault(part, {})
+        if not isinstance(nested, dict):
+            raise ValueError(f"{'.'.join(path)}: {part} is set twice")
+        here = nested
+    last = path[-1]
+    if last in here:
+        if not (isinstance(here[last], dict) and isinstance(value, dict)):
+            raise ValueError(f"{'.'.join(path)} is set twice")
+        for key, inner in value.items():
+            _set_path(here[last], [key], inner)  # type: ignore[arg-type]
+        return
+    here[last] = value
+
+
+def read_module(text: str) -> dict[str, object]:
+    """The attribute set of a module file as `expr` writes it (`{ ... }:` then data).
+
+    The inverse of `expr` for the text fedi-tui renders, so a check can look at what
+    was actually written. Raises ValueError on anything else (function calls, `let`,
+    interpolation): such a file was not written by `expr`.
+    """
+    reader = _Reader(text)
+    if reader.peek()[1] == "{" and "..." in [t[1] for t in reader.items[:12]]:
+        while reader.take()[1] != ":":  # the module's argument pattern
+            pass
+    value = reader.value()
+    if reader.peek()[0] != "end":
+        raise ValueError(f"unexpected {reader.peek()[1]!r} after the module")
+    if not isinstance(value, dict):
+        raise ValueError("a module is an attribute set")
+    return value

@@ -51,13 +51,15 @@ def plan_state(
     recorded: RecordedState,
     modules: Mapping[str, str],
     *,
+    deploy_keys: Mapping[str, str],
     facts: ObservedFacts | None = None,
     prune_data: bool = False,
     operator: str | None = None,
 ) -> Planned:
-    """Map, render and plan in one go (for callers without a Workspace)."""
+    """Map, render and plan in one go (for callers without a Workspace); `deploy_keys` by
+    runtime name, as `core.deploy.deploykey.read_deploy_keys` reads them."""
     config = map_resources(spec, recorded, facts)
     if operator is not None:
         config = config.only_operator(operator)
-    rendered = render_all(spec, config, modules)
+    rendered = render_all(spec, config, modules, deploy_keys)
     return plan_from(config, rendered, recorded, operator=operator, prune_data=prune_data)

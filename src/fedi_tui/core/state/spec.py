@@ -59,7 +59,9 @@ class SshSpec(Spec):
     user: LoginName = "root"
     """Login user on the machines."""
     key: str
-    """Path of the private key file (not the key itself); `~` expands."""
+    """Path of the private key file (not the key itself); `~` expands, a relative path is
+    relative to the state file. Its public half, `<key>.pub`, is the deploy key the
+    rendered configurations authorize."""
     authorized_keys: list[str] = Field(default_factory=list)
     """Public keys allowed to log in to the machines ('ssh-ed25519 AAAA… comment')."""
 
@@ -71,6 +73,57 @@ class SshSpec(Spec):
                 r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$", key
             ):
                 raise ValueError("expected public keys like 'ssh-ed25519 AAAA… comment'")
+        return value
+
+
+NIXOS_RELEASE = "25.05"
+"""The NixOS release rendered configurations are written for, unless a runtime says otherwise."""
+
+_MODULE_PATH = re.compile(
+    r"(/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+|<[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*>"
+)
+"""A NixOS module on the machine: an absolute path or a `<nixpkgs/…>` lookup path, in the
+characters a Nix path literal allows."""
+
+
+class SystemSpec(Spec):
+    """The NixOS system of the runtime's machines: release, nixpkgs and what makes them boot."""
+
+    state_version: str = NIXOS_RELEASE
+    """NixOS release the machines were installed with (`system.stateVersion`, e.g. '25.05');
+    keep it when upgrading, it guards data formats of services."""
+    nixpkgs: str | None = Field(default=None, min_length=1)
+    """nixpkgs the activation builds with (given to nixos-rebuild as `-I nixpkgs=…`: a path or
+    a tarball URL on the machine); default: the machine's own `nixos` channel."""
+    base_modules: list[str] | None = None
+    """Modules every configuration imports so the machine boots: absolute paths on the
+    machine or `<nixpkgs/…>` paths. Default for a NixOS host:
+    ['/etc/nixos/hardware-configuration.nix']; for a Proxmox VM:
+    ['<nixpkgs/nixos/modules/virtualisation/proxmox-image.nix>'], the profile the
+    template is built with."""
+
+    @field_validator("state_version")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2}\.\d{2}", value):
+            raise ValueError("expected a NixOS release like '25.05'")
+        return value
+
+    @field_validator("base_modules")
+    @classmethod
+    def _modules(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "expected at least one module that makes the machine boot "
+                "(its file systems and boot loader); leave base_modules out for the default"
+            )
+        for module in value or []:
+            if not _MODULE_PATH.fullmatch(module) or "/../" in f"{module}/":
+                raise ValueError(
+                    f"{module!r}: expected an absolute path on the machine like "
+                    "'/etc/nixos/hardware-configuration.nix' or a nixpkgs path like "
+                    "'<nixpkgs/nixos/modules/virtualisation/proxmox-image.nix>'"
+                )
         return value
 
 
@@ -260,6 +313,8 @@ class ProxmoxRuntimeSpec(Spec):
     """Addresses for the VMs."""
     ssh: SshSpec
     """How to log in to the VMs once they run."""
+    system: SystemSpec = Field(default_factory=SystemSpec)
+    """The NixOS system of the VMs (release, nixpkgs, base modules)."""
     placement: Literal["vm-per-app", "vm-per-operator"] = "vm-per-app"
     """One VM per application instance, or one VM per operator holding all its apps."""
     overcommit: OvercommitSpec = Field(default_factory=OvercommitSpec)
@@ -290,6 +345,8 @@ class NixosRuntimeSpec(Spec):
     """SSH port."""
     ssh: SshSpec
     """How to log in."""
+    system: SystemSpec = Field(default_factory=SystemSpec)
+    """The NixOS system of the machine (release, nixpkgs, base modules)."""
     host_key: str | None = Field(default=None, pattern=r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$")
     """Pinned SSH host key ('ssh-ed25519 AAAA…'); without it, fedi-tui's known_hosts decides."""
     deploy: DeploySpec = Field(default_factory=DeploySpec)

@@ -5,18 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TextArea
 
 from fedi_tui.core.deploy.configuration import Machine
+from fedi_tui.core.deploy.deploykey import read_deploy_keys
 from fedi_tui.core.deploy.mapping import map_resources
 from fedi_tui.core.deploy.recorded import load_recorded
 from fedi_tui.core.deploy.render import module_files, render_machine
+from fedi_tui.core.errors import FediError
 from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.state.file import LoadedState
 from fedi_tui.core.state.statedir import state_dir
+from fedi_tui.core.text import visible_line
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.widgets.filtertable import FilterTable
 
@@ -28,13 +32,15 @@ class Machines:
     loaded: LoadedState
     machines: dict[str, Machine]
     modules: dict[str, str]
+    deploy_keys: dict[str, str]
 
 
 def place_machines(loaded: LoadedState) -> Machines:
     recorded = load_recorded(state_dir(loaded.path, loaded.spec))
     config = map_resources(loaded.spec, recorded)
     modules = module_files(nix_modules_dir())
-    return Machines(loaded, {m.name: m for m in config.machines}, modules)
+    keys = read_deploy_keys(loaded.spec, loaded.path, (m.runtime for m in config.machines))
+    return Machines(loaded, {m.name: m for m in config.machines}, modules, keys)
 
 
 def nix_text_area() -> TextArea:
@@ -98,7 +104,17 @@ class NixScreen(AreaScreen):
         if placed is None or event.key not in placed.machines:
             return
         machine = placed.machines[event.key]
-        rendered = render_machine(placed.loaded.spec, machine, placed.modules)
+        try:
+            rendered = render_machine(
+                placed.loaded.spec,
+                machine,
+                placed.modules,
+                deploy_key=placed.deploy_keys[machine.runtime],
+            )
+        except FediError as exc:
+            self.query_one("#nix-title", Static).update(escape(visible_line(str(exc))))
+            self.query_one(TextArea).load_text("")
+            return
         where = f"{machine.runtime}" + (f"/{machine.node}" if machine.node else "")
         apps = ", ".join(a.module.name for a in machine.apps)
         self.query_one("#nix-title", Static).update(

@@ -42,9 +42,8 @@ RECONNECT_INTERVAL = 1.0
 
 
 def nixpkgs_of(ctx: StepContext, runtime: str) -> str | None:
-    system = getattr(ctx.desired.spec.runtimes[runtime], "system", None)
-    value = getattr(system, "nixpkgs", None)
-    return value if isinstance(value, str) else None
+    """The nixpkgs the runtime's activation uses (`system.nixpkgs`), or the machine's own."""
+    return ctx.desired.spec.runtimes[runtime].system.nixpkgs
 
 
 async def roll_back(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from fedi_tui.core.deploy.configuration import Machine
+from fedi_tui.core.deploy.deploykey import read_deploy_keys
 from fedi_tui.core.deploy.events import MachineState
 from fedi_tui.core.deploy.plan import Step, StepKind
 from fedi_tui.core.deploy.recorded import RecordedState
@@ -51,7 +52,8 @@ class ClearConfig:
             disk_gib=rec.disk_gib,
             address=rec.address,
         )
-        rendered = render_machine(ctx.desired.spec, base, ctx.desired.modules)
+        key = read_deploy_keys(ctx.desired.spec, ctx.state_file, [rec.runtime])[rec.runtime]
+        rendered = render_machine(ctx.desired.spec, base, ctx.desired.modules, deploy_key=key)
         shell = await ctx.shell()
         ctx.phase("pushing the base configuration (no apps)", "removing")
         await shell.push_tree(rendered.files, deploy.config_dir)

@@ -1,0 +1,336 @@
+"""Every rendered configuration is a system the real NixOS module system accepts.
+
+Each configuration rendered for the demo and for a generated state (all three
+apps on both runtime kinds, a non-root deploy user on another port, hostile
+operator strings) is evaluated under nixos/lib/eval-config.nix of the reference
+module tree with stand-in packages: no evaluation error, zero failed
+assertions, the expected warnings, the key option values equal to what the
+state says, and config.system.build.toplevel forced. Planted mistakes (a wrong
+option name, a wrong type, a failed assertion, no boot modules) are caught.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedi_tui.core.state.model import StateSpec
+from fedi_tui.core.workspace import Workspace
+from tests.nix.nixos_eval import EvaluationFailed, NixosTree, evaluate
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
+
+pytestmark = pytest.mark.nixos
+
+DEPLOY_KEY = DEMO_DEPLOY_KEY.read_text().strip()
+HOSTILE = "Q\"uote ${x} $${y} back\\slash\nnew line \u202eevil\u202c '' end"
+"""Operator text that must arrive as exactly this value, never as Nix code."""
+
+OPS_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB090aQKWbebDKqfGSVLSKpPbvpc/aTNIiEopglL7Hcf ops"
+GENERATED = f"""\
+schema = 1
+
+[provider]
+name = "Gen Hosting"
+domain = "gen.test"
+contact = "noc@gen.test"
+
+[runtimes.pve]
+kind = "proxmox"
+api = "https://127.0.0.1:8006"
+token_id = "root@pam!fedi"
+token = {{ env = "PVE_TOKEN" }}
+template = 9000
+placement = "vm-per-operator"
+nodes = {{ pve1 = {{ cores = 32, memory_gib = 128, disk_gib = 2000 }} }}
+network = {{ cidr = "127.0.30.0/24", gateway = "127.0.30.1", pool = "127.0.30.10-127.0.30.90" }}
+ssh = {{ key = "deploy" }}
+
+[runtimes.host]
+kind = "nixos"
+host = "127.0.0.9"
+port = 2222
+ssh = {{ user = "deploy", key = "deploy", authorized_keys = ["{OPS_KEY}"] }}
+system = {{ state_version = "24.11" }}
+
+[storage.s3]
+kind = "garage"
+s3_endpoint = "https://127.0.0.1:3900"
+admin_endpoint = "https://127.0.0.1:3903"
+admin_token = {{ env = "GARAGE_TOKEN" }}
+region = "gen-region"
+"""
+
+
+def _operator(op: str, runtime: str, name: str) -> str:
+    out = f"""
+[operators.{op}]
+name = {_toml(name)}
+email = "admin@{op}.test"
+domain = "{op}.test"
+runtime = "{runtime}"
+storage = "s3"
+"""
+    for app in ("mastodon", "peertube", "pixelfed"):
+        out += f"""
+[operators.{op}.apps.{app}]
+enable = true
+admin = {{ username = "admin", email = "admin@{op}.test" }}
+site_description = {_toml(HOSTILE)}
+"""
+    return out
+
+
+def _toml(text: str) -> str:
+    import json
+
+    return json.dumps(text)  # a JSON string is a TOML basic string
+
+
+def _write_generated(directory: Path) -> Path:
+    directory.mkdir()
+    state = directory / "fedi.toml"
+    state.write_text(
+        GENERATED + _operator("vmop", "pve", HOSTILE) + _operator("hostop", "host", "Host Op")
+    )
+    shutil.copyfile(DEMO_DEPLOY_KEY, directory / "deploy.pub")
+    return state
+
+
+def _render(state: Path, out: Path) -> tuple[StateSpec, dict[str, Path], Workspace]:
+    ws = Workspace.open(state)
+    paths = {}
+    for name, machine in ws.rendered.items():
+        for rel, text in machine.files.items():
+            target = out / name / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        paths[name] = out / name / "configuration.nix"
+    return ws.spec, paths, ws
+
+
+class Rendered:
+    """The rendered machines of both states and their evaluation, made once per module."""
+
+    def __init__(self, tmp: Path, tree: NixosTree) -> None:
+        demo = tmp / "demo"
+        demo.mkdir()
+        shutil.copyfile(DEMO, demo / "fedi.toml")
+        shutil.copyfile(DEMO_DEPLOY_KEY, demo / DEMO_DEPLOY_KEY.name)
+        self.workspaces: dict[str, Workspace] = {}
+        self.paths: dict[str, Path] = {}
+        for label, state in (("demo", demo / "fedi.toml"), ("gen", _write_generated(tmp / "gen"))):
+            _, paths, ws = _render(state, tmp / f"{label}-out")
+            for name, path in paths.items():
+                self.paths[f"{label}/{name}"] = path
+                self.workspaces[f"{label}/{name}"] = ws
+        self.results = evaluate(tree, self.paths)  # one nix-instantiate call for all
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, nixos_tree: NixosTree) -> Rendered:
+    return Rendered(tmp_path_factory.mktemp("nixos-eval"), nixos_tree)
+
+
+def test_every_machine_of_both_states_is_evaluated(rendered: Rendered) -> None:
+    assert sorted(rendered.results) == [
+        "demo/bare-1",
+        "demo/coop-mastodon",
+        "demo/coop-peertube",
+        "demo/photoclub-pixelfed",
+        "gen/host",
+        "gen/vmop",
+    ]
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        "demo/bare-1",
+        "demo/coop-mastodon",
+        "demo/coop-peertube",
+        "demo/photoclub-pixelfed",
+        "gen/host",
+        "gen/vmop",
+    ],
+)
+def test_machine_evaluates_to_what_the_state_says(rendered: Rendered, machine: str) -> None:
+    result = rendered.results[machine]
+    assert result["failedAssertions"] == []
+    assert result["warnings"] == []  # the modules and the base profiles warn about nothing
+    assert result["toplevel"].startswith("/nix/store/")
+    assert "-nixos-system-" in result["toplevel"]
+    _check_values(rendered.workspaces[machine], machine.split("/")[1], result["values"])
+
+
+def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
+    spec = ws.spec
+    machine = next(m for m in ws.config.machines if m.name == name)
+    runtime = spec.runtimes[machine.runtime]
+    storage = spec.storage[machine.storage]
+    proxmox = runtime.kind == "proxmox"
+    port = 22 if proxmox else runtime.port  # type: ignore[union-attr]
+    user = runtime.ssh.user
+
+    # the system: release, boot, host name
+    assert values["stateVersion"] == runtime.system.state_version
+    if proxmox:  # the template's profile: root by label, GRUB on the VM disk, cloud-init
+        assert values["rootFileSystem"] == "/dev/disk/by-label/nixos"
+        assert values["grubDevices"] == ["/dev/vda"]
+        assert values["cloudInit"] is True and values["qemuGuest"] is True
+        assert values["hostName"] == ""  # cloud-init names the VM after its Proxmox name
+    else:  # the host's own hardware configuration (here: tests/nix/hardware-configuration.nix)
+        assert values["rootFileSystem"].startswith("/dev/disk/by-uuid/")
+        assert values["grubDevices"] == ["/dev/sda"]
+        assert values["qemuGuest"] is False and values["cloudInit"] is False
+        assert values["hostName"] == name
+
+    # reachable for fedi-tui
+    assert values["openssh"]["enable"] is True
+    assert values["openssh"]["ports"] == [port]
+    assert values["firewall"]["enable"] is True
+    assert port in values["firewall"]["allowedTCPPorts"]
+    assert values["authorizedKeys"] == {user: [DEPLOY_KEY, *runtime.ssh.authorized_keys]}
+    if user == "root":
+        assert values["openssh"]["permitRootLogin"] == "prohibit-password"
+    else:
+        assert values["deployUsers"][user] == {"isNormalUser": True, "extraGroups": ["wheel"]}
+        assert {
+            "users": [user],
+            "commands": [{"command": "ALL", "options": ["NOPASSWD"]}],
+        } in values["sudoRules"]
+
+    # the applications: domains, S3, nginx, ACME
+    domains = sorted(app.requirements.domain for app in machine.apps)
+    assert sorted(values["nginx"]) == domains
+    assert all(v == {"forceSSL": True, "enableACME": True} for v in values["nginx"].values())
+    assert values["acme"] == {
+        "acceptTerms": True,
+        "email": spec.provider.contact,
+        "certs": domains,
+    }
+    assert sorted(values["firewall"]["allowedTCPPorts"]) == sorted({port, 80, 443})
+    titles = {}
+    for app in machine.apps:
+        domain, bucket = app.requirements.domain, app.requirements.buckets[0]
+        titles[app.module.name] = app.options.site_title or spec.operators[app.operator].name
+        if app.module.name == "mastodon":
+            assert values["mastodon"]["localDomain"] == domain
+            s3 = values["mastodon"]["extraConfig"]
+            assert (s3["S3_BUCKET"], s3["S3_ENDPOINT"], s3["S3_REGION"]) == (
+                bucket,
+                storage.s3_endpoint,
+                storage.region,
+            )
+        elif app.module.name == "peertube":
+            assert values["peertube"]["localDomain"] == domain
+            assert values["peertube"]["instanceName"] == titles["peertube"]
+            storage_settings = values["peertube"]["objectStorage"]
+            assert storage_settings["endpoint"] == storage.s3_endpoint
+            assert storage_settings["region"] == storage.region
+            assert storage_settings["web_videos"]["bucket_name"] == bucket
+        else:
+            pixelfed = values["pixelfed"]
+            assert pixelfed["domain"] == domain
+            assert pixelfed["APP_NAME"] == titles["pixelfed"]
+            assert (pixelfed["AWS_BUCKET"], pixelfed["AWS_ENDPOINT"]) == (
+                bucket,
+                storage.s3_endpoint,
+            )
+            assert pixelfed["AWS_DEFAULT_REGION"] == storage.region
+    assert values["fediversity"]["siteTitles"] == titles
+    for app in ("mastodon", "peertube", "pixelfed"):
+        if app not in titles:
+            assert values[app] == {}
+
+
+def test_hostile_operator_strings_arrive_exactly(rendered: Rendered) -> None:
+    values = rendered.results["gen/vmop"]["values"]
+    assert values["fediversity"]["siteTitles"] == dict.fromkeys(
+        ("mastodon", "peertube", "pixelfed"), HOSTILE
+    )
+    assert values["peertube"]["instanceName"] == HOSTILE
+    assert values["pixelfed"]["APP_NAME"] == HOSTILE
+    assert values["openssh"]["enable"] is True  # no string reached the structure
+
+
+def test_generated_state_has_all_apps_on_both_runtime_kinds(rendered: Rendered) -> None:
+    for machine, kind in (("gen/vmop", "proxmox"), ("gen/host", "nixos")):
+        ws = rendered.workspaces[machine]
+        placed = next(m for m in ws.config.machines if m.name == machine.split("/")[1])
+        assert ws.spec.runtimes[placed.runtime].kind == kind
+        assert sorted(a.module.name for a in placed.apps) == ["mastodon", "peertube", "pixelfed"]
+
+
+# --- planted mistakes ---------------------------------------------------------------------
+
+
+def _planted(rendered: Rendered, tmp_path: Path, change: tuple[str, str]) -> Path:
+    source = rendered.paths["demo/coop-mastodon"].parent
+    copy = tmp_path / "planted"
+    shutil.copytree(source, copy)
+    config = copy / "configuration.nix"
+    old, new = change
+    text = config.read_text()
+    assert old in text
+    config.write_text(text.replace(old, new, 1))
+    return config
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (
+            ("services.qemuGuest.enable = true;", "services.qemuGuest.enabel = true;"),
+            "The option `services.qemuGuest.enabel' does not exist",
+        ),
+        (
+            ('system.stateVersion = "25.05";', "system.stateVersion = 25;"),
+            "system.stateVersion' is not of type `string'",
+        ),
+        (
+            ("mediaRetentionDays = 14;", 'mediaRetentionDays = "14";'),
+            "fediversity.mastodon.mediaRetentionDays' is not of type `signed integer'",
+        ),
+    ],
+    ids=["option-name", "type", "fediversity-type"],
+)
+def test_evaluation_catches_a_planted_mistake(
+    rendered: Rendered,
+    nixos_tree: NixosTree,
+    tmp_path: Path,
+    change: tuple[str, str],
+    error: str,
+) -> None:
+    planted = _planted(rendered, tmp_path, change)
+    with pytest.raises(EvaluationFailed) as caught:
+        evaluate(nixos_tree, {"planted": planted})
+    assert error in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("services.qemuGuest.enable = true;", "boot.loader.systemd-boot.enable = true;"),
+            "systemd-boot requires 'ovmf' bios",
+        ),
+        (
+            ("    <nixpkgs/nixos/modules/virtualisation/proxmox-image.nix>\n", ""),
+            "The ‘fileSystems’ option does not specify your root file system.",
+        ),
+    ],
+    ids=["assertion", "no-boot-modules"],
+)
+def test_evaluation_reports_a_failed_assertion(
+    rendered: Rendered,
+    nixos_tree: NixosTree,
+    tmp_path: Path,
+    change: tuple[str, str],
+    message: str,
+) -> None:
+    planted = _planted(rendered, tmp_path, change)
+    result = evaluate(nixos_tree, {"planted": planted})["planted"]
+    assert any(message in m for m in result["failedAssertions"]), result["failedAssertions"]

@@ -27,3 +27,29 @@ def test_one_host_deploys_and_then_plans_nothing(tmp_path: Path, deploy_hosts: H
     assert stat.S_IMODE(secret.stat().st_mode) == 0o400
     assert Workspace.open(path).plan().plan.empty
     assert any(isinstance(e, LogLine) and "parsed" in e.text for e in sink.events)
+
+
+def test_app_settings_without_nixos_options_run_once_each(
+    tmp_path: Path, deploy_hosts: HostFactory
+) -> None:
+    from tests.deploy.conftest import set_value
+
+    host = deploy_hosts()
+    path = write_state(tmp_path, [host], apps=("mastodon", "pixelfed"))
+    assert apply(path)[0].outcome == "succeeded"
+    mastodon = host.state / "mastodon"
+    assert (mastodon / "registrations").read_text() == "approved\n"
+    owner = (mastodon / "accounts" / "admin").read_text().splitlines()
+    assert owner[:2] == ["accounts", "create"] and "Owner" in owner
+    pixelfed_user = (host.state / "pixelfed" / "users" / "admin").read_text().splitlines()
+    assert "--is_admin=1" in pixelfed_user
+    password = next(a for a in pixelfed_user if a.startswith("--password="))
+    assert len(password) > len("--password=") + 30  # the generated secret, not empty
+    set_value(path, "operators.op1.apps.mastodon.registration_mode", "closed")
+    result, sink = apply(path)
+    assert result.outcome == "succeeded"
+    assert (mastodon / "registrations").read_text() == "close\n"
+    calls = (mastodon / "calls").read_text().splitlines()
+    assert sum("accounts create" in c for c in calls) == 1  # modified, not created again
+    assert "accounts modify admin" in calls[-1]
+    assert all(password.split("=", 1)[1] not in e.to_json() for e in sink.events)

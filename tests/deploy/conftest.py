@@ -36,6 +36,7 @@ def deploy_hosts(
         started: list[DeployHost] = []
 
         def start(**kwargs: Any) -> DeployHost:
+            """Keyword `tree` (a NixosTree's root) makes the host evaluate what it is given."""
             address = f"127.0.0.{10 + len(started)}"
             host = stack.enter_context(
                 running_deploy_host(base / address, address=address, health=health, **kwargs)

@@ -297,3 +297,15 @@ def test_one_machine_with_what_it_needs(tmp_path: Path, deploy_hosts: HostFactor
         "activate:host2",
         "health-check:host2",
     }
+
+
+def test_a_host_without_its_hardware_configuration_is_not_switched(
+    tmp_path: Path, deploy_hosts: HostFactory
+) -> None:
+    host = deploy_hosts()
+    host.hardware_configuration.unlink()
+    path = write_state(tmp_path, [host])
+    result, sink = apply(path)
+    assert result.machines == {"host1": "failed"}
+    assert f"has no {host.hardware_configuration}" in messages(sink)["activate:host1"]
+    assert host.invocations() == []

@@ -24,6 +24,7 @@ from fedi_tui.core.deploy.events import MachineState
 from fedi_tui.core.deploy.plan import Step, StepKind
 from fedi_tui.core.deploy.ports import MachineShell
 from fedi_tui.core.deploy.recorded import MachineRecord, RecordedState
+from fedi_tui.core.deploy.render import base_modules
 from fedi_tui.core.deploy.steps.base import (
     Observed,
     PreflightOnly,
@@ -44,6 +45,17 @@ RECONNECT_INTERVAL = 1.0
 def nixpkgs_of(ctx: StepContext, runtime: str) -> str | None:
     """The nixpkgs the runtime's activation uses (`system.nixpkgs`), or the machine's own."""
     return ctx.desired.spec.runtimes[runtime].system.nixpkgs
+
+
+async def _check_base_modules(ctx: StepContext, shell: MachineShell, runtime: str) -> None:
+    """The files the configuration imports from the machine itself must be there."""
+    for module in base_modules(ctx.desired.spec.runtimes[runtime]):
+        if module.startswith("/") and await shell.run(["test", "-e", module], check=False) != 0:
+            raise StepFailed(
+                f"{shell.target} has no {module}, which its configuration imports to stay "
+                "bootable (file systems, boot loader); create it (nixos-generate-config) or set "
+                "the runtime's system.base_modules; nothing was switched"
+            )
 
 
 async def roll_back(
@@ -202,6 +214,7 @@ class Activate:
         nixpkgs = nixpkgs_of(ctx, machine.runtime)
         try:
             shell = await ctx.shell()
+            await _check_base_modules(ctx, shell, machine.runtime)
             ctx.phase("preflight: building the new configuration", "preflight")
             status = await run_logged(
                 ctx,

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fedi_tui import __version__
-from fedi_tui.cli import appcmds, plancmd, rendercmd, setupcmd, statecmds
+from fedi_tui.cli import appcmds, plancmd, rendercmd, setupcmd, statecmds, storagecmd
 from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.userdirs import user_dirs
 
-MODULES = (statecmds, appcmds, rendercmd, plancmd, setupcmd)
+MODULES = (statecmds, appcmds, rendercmd, plancmd, setupcmd, storagecmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ storage, the bucket and the key id (never the secret) and say what to do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -95,8 +96,8 @@ class S3Objects:
             probe = PROBE_PREFIX + secrets.token_hex(8)
             body = b"fedi-tui checks that this key works; this object is deleted at once\n"
             ok = f"key {access_key_id} on its bucket {bucket}"
+            self._do(s3.put_object, ok, "write", Bucket=bucket, Key=probe, Body=body)
             try:
-                self._do(s3.put_object, ok, "write", Bucket=bucket, Key=probe, Body=body)
                 got = self._do(s3.get_object, ok, "read", Bucket=bucket, Key=probe)
                 data = got["Body"].read()
                 if data != body:
@@ -105,8 +106,11 @@ class S3Objects:
                         f"written ({len(data)} bytes instead of {len(body)}); check the "
                         "storage's health (`fedi-tui storage status`)"
                     )
-            finally:
-                self._cleanup(s3, access_key_id, bucket, probe)
+            except BaseException:
+                with contextlib.suppress(FediError):  # the first failure is the one to report
+                    self._cleanup(s3, access_key_id, bucket, probe)
+                raise
+            self._cleanup(s3, access_key_id, bucket, probe)
             if refused_bucket is not None:
                 self._refused(s3, access_key_id, refused_bucket, probe, body)
 

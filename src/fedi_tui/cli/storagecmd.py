@@ -191,12 +191,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(status_document(reports, healthy), sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
-        for report in reports:
-            print_report(report, notes[report.name])
         for report in reports:  # the document has them; say them where people look, too
             if report.error:
                 print(f"fedi-tui: {report.error}", file=sys.stderr)
+    else:
+        for report in reports:
+            print_report(report, notes[report.name])
     return EXIT_OK if healthy else EXIT_USER
 
 
@@ -234,7 +234,7 @@ def size(n: int | None) -> str:
 def _health_line(r: StorageReport) -> str:
     where = f"storage {r.name} ({r.admin_endpoint})"
     if r.health is None:
-        return f"{where}: ERROR: {r.error}"
+        return f"{where}: ERROR: {(r.error or '').removeprefix(where + ': ')}"
     h = r.health
     word = h.status if h.healthy else h.status.upper()
     return (

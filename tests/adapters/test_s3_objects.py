@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from fedi_tui.adapters.garage import GarageAdmin
 from fedi_tui.adapters.s3 import S3Objects
+from fedi_tui.adapters.s3.transport import S3Transport
 from fedi_tui.core.deploy.ports import ObjectStore, StorageKey
 from fedi_tui.core.errors import FediError
 from tests.fixtures.garage import GarageStandIn
@@ -165,3 +166,45 @@ def test_s3_refuses_a_wrong_fingerprint(garage: GarageStandIn) -> None:
         FediError, match=f"has fingerprint {garage.fingerprint}, but fedi.toml pins"
     ):
         verify(objects(garage, trust="fingerprint", fingerprint=wrong), key, "coop-mastodon")
+
+
+def test_empty_bucket_deletes_every_object_and_upload_then_the_bucket_can_go(
+    garage: GarageStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = app_key(garage, "coop-mastodon")
+    admin_s3 = garage.s3()
+    for i in range(5):
+        admin_s3.put_object(Bucket="coop-mastodon", Key=f"media/{i}", Body=b"x")
+    admin_s3.create_multipart_upload(Bucket="coop-mastodon", Key="half-done")
+    sent: list[tuple[str, dict[str, str]]] = []
+    original = S3Transport._send
+
+    def spy(self: S3Transport, request: Any, **kw: Any) -> Any:
+        sent.append((request.url, dict(request.headers)))
+        return original(self, request, **kw)
+
+    monkeypatch.setattr(S3Transport, "_send", spy)
+    store = objects(garage)
+    deleted = asyncio.run(
+        store.empty_bucket("coop-mastodon", key.access_key_id, secret(key), batch=2)
+    )
+    assert deleted == 5
+    assert admin_s3.list_objects_v2(Bucket="coop-mastodon")["KeyCount"] == 0
+    assert admin_s3.list_multipart_uploads(Bucket="coop-mastodon").get("Uploads", []) == []
+    batches = [headers for url, headers in sent if url.endswith("?delete")]
+    assert len(batches) == 3 and all("Content-MD5" in h for h in batches)
+
+    bucket = garage.bucket("coop-mastodon")
+    assert bucket is not None
+    asyncio.run(GarageAdmin("garage-a", garage.spec()).delete_bucket(bucket.id))
+    assert garage.bucket("coop-mastodon") is None
+
+
+def test_empty_bucket_needs_write(garage: GarageStandIn) -> None:
+    key = app_key(garage, "coop-mastodon", read=True, write=False)
+    garage.s3().put_object(Bucket="coop-mastodon", Key="kept", Body=b"x")
+    with pytest.raises(
+        FediError, match=r"1 of 1 objects were not deleted.*AccessDenied.*allow it write"
+    ):
+        asyncio.run(objects(garage).empty_bucket("coop-mastodon", key.access_key_id, secret(key)))
+    assert garage.s3().list_objects_v2(Bucket="coop-mastodon")["KeyCount"] == 1

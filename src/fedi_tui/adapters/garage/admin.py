@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from fedi_tui.adapters.garage.answers import (
     BucketInfo,
@@ -40,7 +40,13 @@ from fedi_tui.adapters.garage.answers import (
     read_list,
 )
 from fedi_tui.adapters.garage.http import GarageError, GarageHttp
-from fedi_tui.core.deploy.ports import BucketUsage, StorageBucket, StorageHealth, StorageKey
+from fedi_tui.core.deploy.ports import (
+    BucketUsage,
+    StorageAdmin,
+    StorageBucket,
+    StorageHealth,
+    StorageKey,
+)
 from fedi_tui.core.state.spec import GarageStorageSpec
 
 __all__ = ["GIB", "INDEX_DOCUMENT", "GarageAdmin"]
@@ -367,3 +373,9 @@ class GarageAdmin:
             "cluster (`garage bucket info`) and run again",
             reason="answer",
         )
+
+
+if TYPE_CHECKING:  # mypy proves the adapter is the port
+
+    def _implements(admin: GarageAdmin) -> StorageAdmin:
+        return admin

@@ -6,7 +6,9 @@ Used with an application's own key, never with an admin credential:
   there: it writes, reads back and deletes a probe object in the key's bucket,
   and, given another operator's bucket, checks that listing, reading and
   writing there are all refused (``AccessDenied``);
-- :meth:`S3Objects.usage` counts the objects and bytes of a bucket by listing it.
+- :meth:`S3Objects.usage` counts the objects and bytes of a bucket by listing it;
+- :meth:`S3Objects.empty_bucket` deletes every object in it (``--prune-data``:
+  Garage deletes only empty buckets).
 
 Blocking boto3 calls run in :func:`asyncio.to_thread`. Errors name the
 storage, the bucket and the key id (never the secret) and say what to do.
@@ -19,13 +21,13 @@ import contextlib
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
 from fedi_tui.adapters.s3.transport import S3Transport
-from fedi_tui.core.deploy.ports import BucketUsage
+from fedi_tui.core.deploy.ports import BucketUsage, ObjectStore
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import GarageStorageSpec
 
@@ -187,6 +189,60 @@ class S3Objects:
 
         return await self._run(run)
 
+    # --- emptying ---------------------------------------------------------------
+
+    async def empty_bucket(
+        self, bucket: str, access_key_id: str, secret: SecretStr, *, batch: int = 1000
+    ) -> int:
+        """Delete every object of *bucket* (*batch* per DeleteObjects) and abort its
+        unfinished multipart uploads; returns how many objects were deleted."""
+
+        def run() -> int:
+            s3 = self._client(access_key_id, secret)
+            what = f"key {access_key_id} emptying bucket {bucket}"
+            deleted = 0
+            while True:
+                page = self._do(s3.list_objects_v2, what, "list", Bucket=bucket, MaxKeys=batch)
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+                if not keys:
+                    break
+                done = self._do(
+                    s3.delete_objects,
+                    what,
+                    "delete",
+                    Bucket=bucket,
+                    Delete={"Objects": keys, "Quiet": True},
+                )
+                errors = done.get("Errors") or []
+                if errors:
+                    first = errors[0]
+                    code = self._transport.scrub(str(first.get("Code")))
+                    advice = (
+                        "the key may not delete there: allow it write on the bucket "
+                        "(`garage bucket allow --write`)"
+                        if code in REFUSED
+                        else "run again"
+                    )
+                    raise FediError(
+                        f"{self._prefix}: {what}: {len(errors)} of {len(keys)} objects were not "
+                        f"deleted, e.g. {self._transport.scrub(str(first.get('Key')))!r}: {code} "
+                        f"{self._transport.scrub(str(first.get('Message', '')))}; {advice}"
+                    )
+                deleted += len(keys)
+            uploads = self._do(s3.list_multipart_uploads, what, "list uploads", Bucket=bucket)
+            for upload in uploads.get("Uploads", ()):
+                self._do(
+                    s3.abort_multipart_upload,
+                    what,
+                    "abort an upload",
+                    Bucket=bucket,
+                    Key=upload["Key"],
+                    UploadId=upload["UploadId"],
+                )
+            return deleted
+
+        return await self._run(run)
+
     # --- errors -----------------------------------------------------------------
 
     def _do(self, call: Callable[..., Any], where: str, verb: str, **kwargs: Any) -> Any:
@@ -230,3 +286,9 @@ class S3Objects:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+if TYPE_CHECKING:  # mypy proves the adapter is the port
+
+    def _implements(store: S3Objects) -> ObjectStore:
+        return store

@@ -11,6 +11,8 @@ becomes the same kind of message.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,15 @@ PIN_HOWTO = (
     "p: Pin on the storage), or set ca_file or fingerprint of the storage in fedi.toml "
     "(they apply to both s3_endpoint and admin_endpoint)"
 )
+
+
+def _content_md5(request: Any, **_: Any) -> None:
+    """DeleteObjects with Content-MD5, which every S3 implementation accepts (botocore ≥ 1.36
+    sends only a CRC32 checksum, which some S3 servers refuse)."""
+    body = request.body
+    if isinstance(body, bytes) and "Content-MD5" not in request.headers:
+        digest = hashlib.md5(body, usedforsecurity=False).digest()
+        request.headers["Content-MD5"] = base64.b64encode(digest).decode("ascii")
 
 
 class S3Transport:
@@ -105,6 +116,7 @@ class S3Transport:
                 aws_secret_access_key=secret,
                 config=config,
             )
+        client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
         client.meta.events.register("before-send.s3", self._send)
         return client
 

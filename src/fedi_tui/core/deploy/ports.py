@@ -194,6 +194,15 @@ class ObjectStore(Protocol):
         """Objects and bytes in `bucket`, counted by listing it with the key (no quota)."""
         ...
 
+    async def empty_bucket(self, bucket: str, access_key_id: str, secret: SecretStr) -> int:
+        """Delete every object and unfinished upload in `bucket` with the key (it needs write).
+
+        Garage deletes only empty buckets: `--prune-data` empties a bucket with its app's
+        key, then revokes and deletes the key, then deletes the bucket. Returns how many
+        objects were deleted.
+        """
+        ...
+
     async def close(self) -> None: ...
 
 

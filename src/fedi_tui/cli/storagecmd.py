@@ -15,13 +15,15 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, open_workspace
-from fedi_tui.core.deploy.ports import StorageHealth
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.state.spec import GarageStorageSpec
 from fedi_tui.core.workspace import Workspace
+
+if TYPE_CHECKING:  # the ports load only when the command runs: headless commands start fast
+    from fedi_tui.core.deploy.ports import StorageHealth
+    from fedi_tui.core.state.spec import GarageStorageSpec
 
 STATUS_FORMAT = 1
 GIB = 1024**3

@@ -55,6 +55,15 @@ def test_an_unset_token_variable_is_reported_before_anything_is_sent(
     assert garage.calls == []
 
 
+def test_the_token_is_read_only_when_a_call_needs_it(
+    garage: GarageStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(garage.token_env)
+    a = GarageAdmin("garage-a", garage.spec())  # no error yet: nothing was asked
+    monkeypatch.setenv(garage.token_env, garage.token)
+    assert asyncio.run(a.health()).healthy
+
+
 def test_a_token_with_spaces_is_refused_without_showing_it(
     garage: GarageStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:

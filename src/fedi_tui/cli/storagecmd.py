@@ -21,7 +21,8 @@ from fedi_tui.cli.common import EXIT_OK, EXIT_USER, open_workspace
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.workspace import Workspace
 
-if TYPE_CHECKING:  # the ports load only when the command runs: headless commands start fast
+if TYPE_CHECKING:  # loaded only when the command runs: headless commands start fast
+    from fedi_tui.adapters.garage import GarageAdmin
     from fedi_tui.core.deploy.ports import StorageHealth
     from fedi_tui.core.state.spec import GarageStorageSpec
 
@@ -120,7 +121,7 @@ async def storage_report(
     name: str, spec: GarageStorageSpec, base_dir: Path, rows: list[BucketReport]
 ) -> StorageReport:
     """Ask one storage for its health and the usage of *rows* (never raises FediError)."""
-    from fedi_tui.adapters.garage import GarageAdmin, GarageError  # network code only here
+    from fedi_tui.adapters.garage import GarageAdmin  # network code only when it runs
 
     report = StorageReport(name, spec.admin_endpoint)
     async with GarageAdmin(name, spec, base_dir) as admin:
@@ -128,42 +129,40 @@ async def storage_report(
             health = await admin.health()
         except FediError as exc:
             return replace(report, error=str(exc))
-        if health.status == "unavailable":
-            unread = tuple(replace(r, state="unread") if r.id else r for r in rows)
-            return replace(report, health=health, buckets=unread)
-        done: list[BucketReport] = []
-        for row in rows:
-            try:
-                bucket_id = row.id
-                if bucket_id is None:
-                    found = await admin.find_bucket(row.name)
-                    if found is None:
-                        done.append(
-                            row if row.state == "not-created" else replace(row, state="missing")
-                        )
-                        continue
-                    bucket_id = found.id
-                usage = await admin.usage(bucket_id)
-            except GarageError as exc:
-                state: BucketState = "missing" if exc.reason == "missing" else "error"
-                done.append(
-                    replace(row, state=state, error=None if state == "missing" else str(exc))
-                )
-                continue
-            except FediError as exc:
-                done.append(replace(row, state="error", error=str(exc)))
-                continue
-            done.append(
-                replace(
-                    row,
-                    id=bucket_id,
-                    state="ok",
-                    objects=usage.objects,
-                    bytes=usage.bytes,
-                    quota_bytes=usage.quota_bytes,
-                )
+        if health.status == "unavailable":  # every read would fail: say so once
+            unread = tuple(
+                r if r.state == "not-created" else replace(r, state="unread") for r in rows
             )
+            return replace(report, health=health, buckets=unread)
+        done = [await _bucket_report(admin, row) for row in rows]
         return replace(report, health=health, buckets=tuple(done))
+
+
+async def _bucket_report(admin: GarageAdmin, row: BucketReport) -> BucketReport:
+    from fedi_tui.adapters.garage import GarageError
+
+    try:
+        bucket_id = row.id
+        if bucket_id is None:
+            found = await admin.find_bucket(row.name)
+            if found is None:
+                return row if row.state == "not-created" else replace(row, state="missing")
+            bucket_id = found.id
+        usage = await admin.usage(bucket_id)
+    except GarageError as exc:
+        if exc.reason == "missing":
+            return replace(row, state="missing")
+        return replace(row, state="error", error=str(exc))
+    except FediError as exc:
+        return replace(row, state="error", error=str(exc))
+    return replace(
+        row,
+        id=bucket_id,
+        state="ok",
+        objects=usage.objects,
+        bytes=usage.bytes,
+        quota_bytes=usage.quota_bytes,
+    )
 
 
 async def gather_reports(workspace: Workspace, names: list[str]) -> list[StorageReport]:
@@ -252,7 +251,7 @@ def _remark(b: BucketReport) -> str:
     if b.state == "missing":
         return "MISSING: recorded as created, not found on the storage; plan again"
     if b.state == "unread":
-        return "not read: the cluster has no quorum"
+        return "not read: the cluster has no quorum"  # (an unreachable storage shows no table)
     if b.state == "error":
         return f"ERROR: {b.error}"
     parts = []

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from fedi_tui.adapters.garage import GarageAdmin, GarageError
 from fedi_tui.core.deploy.ports import StorageAdmin, StorageKey
 from tests.fixtures.garage import GarageStandIn
-from tests.fixtures.garage_app import Key
+from tests.fixtures.garage_cluster import Key
 
 pytestmark = pytest.mark.real
 
@@ -114,7 +114,7 @@ def test_a_key_secret_comes_with_creation_and_is_read_back_later(garage: GarageS
 
 def test_two_keys_with_one_name_are_refused(garage: GarageStandIn) -> None:
     run(admin(garage).ensure_key("coop-mastodon"))
-    garage.app.keys["GKother"] = Key(  # made by hand with `garage key create coop-mastodon`
+    garage.app.cluster.keys["GKother"] = Key(  # made by hand with `garage key create coop-mastodon`
         id="GKother",
         name="coop-mastodon",
         secret="x",
@@ -191,7 +191,7 @@ def test_quota_and_website_follow_what_is_asked(garage: GarageStandIn) -> None:
             return b.id
 
     bucket_id = run(go())
-    bucket = garage.app.buckets[bucket_id]
+    bucket = garage.app.cluster.buckets[bucket_id]
     assert (bucket.max_size, bucket.website, bucket.index_document) == (None, False, None)
     updates = [c.body for c in garage.calls if c.op == "UpdateBucket"]
     assert updates == [
@@ -207,11 +207,11 @@ def test_a_quota_keeps_an_object_limit_set_by_hand(garage: GarageStandIn) -> Non
     async def go() -> str:
         async with admin(garage) as a:
             b = await a.ensure_bucket("coop-mastodon")
-            garage.app.buckets[b.id].max_objects = 1000
+            garage.app.cluster.buckets[b.id].max_objects = 1000
             await a.set_quota(b.id, 2)
             return b.id
 
-    assert garage.app.buckets[run(go())].max_objects == 1000
+    assert garage.app.cluster.buckets[run(go())].max_objects == 1000
 
 
 def test_revoke_takes_every_permission_and_a_second_revoke_changes_nothing(

@@ -88,7 +88,7 @@ def test_a_key_allowed_to_write_elsewhere_leaves_no_probe_there(garage: GarageSt
         "write": True,
         "owner": False,
     }
-    garage.app._sync_policy(garage.key("coop-mastodon"), bucket)  # type: ignore[arg-type]
+    garage.app.cluster.sync_policy(garage.key("coop-mastodon"), bucket)  # type: ignore[arg-type]
     with pytest.raises(FediError, match="the key may write there"):
         verify(objects(garage), key, "coop-mastodon", refused="other-pixelfed")
     assert garage.s3().list_objects_v2(Bucket="other-pixelfed")["KeyCount"] == 0

@@ -13,7 +13,7 @@ COPIES = sorted((ROOT / "tests" / "reference").iterdir())
 
 
 def test_there_are_copies() -> None:
-    assert [p.name for p in COPIES] == ["nixos-options.json"]
+    assert [p.name for p in COPIES] == ["garage-admin-api.json", "nixos-options.json"]
 
 
 @pytest.mark.parametrize("copy", COPIES, ids=lambda p: p.name)

@@ -21,13 +21,24 @@ from fedi_tui.cli import (
     rendercmd,
     setupcmd,
     statecmds,
+    storagecmd,
     trustcmd,
 )
 from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.userdirs import user_dirs
 
-MODULES = (statecmds, appcmds, rendercmd, plancmd, applycmd, logscmd, trustcmd, setupcmd)
+MODULES = (
+    statecmds,
+    appcmds,
+    rendercmd,
+    plancmd,
+    applycmd,
+    logscmd,
+    trustcmd,
+    storagecmd,
+    setupcmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -100,7 +100,10 @@ class StorageHealth:
     nodes_up: int
     nodes: int
     partitions_ok: int
+    """Partitions whose every storage node is reachable."""
     partitions: int
+    partitions_quorum: int = 0
+    """Partitions with a write quorum: reads and writes work there (degraded is still usable)."""
 
 
 @dataclass(frozen=True)
@@ -182,9 +185,25 @@ class ObjectStore(Protocol):
     ) -> None:
         """Prove the key works: put, get and delete a probe object in `bucket`.
 
-        With `refused_bucket`, also prove the key is refused there. FediError otherwise.
+        With `refused_bucket`, also prove the key is refused there (it may neither list,
+        read nor write it). FediError otherwise; the probe object is removed either way.
         """
         ...
+
+    async def usage(self, bucket: str, access_key_id: str, secret: SecretStr) -> BucketUsage:
+        """Objects and bytes in `bucket`, counted by listing it with the key (no quota)."""
+        ...
+
+    async def empty_bucket(self, bucket: str, access_key_id: str, secret: SecretStr) -> int:
+        """Delete every object and unfinished upload in `bucket` with the key (it needs write).
+
+        Garage deletes only empty buckets: `--prune-data` empties a bucket with its app's
+        key, then revokes and deletes the key, then deletes the bucket. Returns how many
+        objects were deleted.
+        """
+        ...
+
+    async def close(self) -> None: ...
 
 
 # --- hypervisor (Proxmox VE) ---------------------------------------------------------

@@ -15,8 +15,11 @@ from fedi_tui.core.deploy.recorded import BucketRecord, KeyRecord, RecordedState
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.workspace import Workspace
 from tests.fixtures.deployhosts import DeployHost, HealthServer, running_deploy_host
+from tests.fixtures.garage import GarageStandIn, garage, garage_b, garage_factory
+from tests.fixtures.s3 import moto_factory
 
 HostFactory = Callable[..., DeployHost]
+__all__ = ["garage", "garage_b", "garage_factory", "moto_factory"]
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +62,13 @@ def write_state(
     *,
     apps: tuple[str, ...] = ("mastodon",),
     deploy: dict[str, Any] | None = None,
+    garage: GarageStandIn | None = None,
 ) -> Path:
-    """fedi.toml with one operator per host (apps on it), buckets and keys already recorded.
+    """fedi.toml with one operator per host (apps on it).
 
-    The storage steps are done (recorded, key secrets in the state dir): these
-    tests are about machines; the Garage tests cover the storage steps.
+    Without `garage`, buckets and keys are already recorded (key secrets in the
+    state dir): those tests are about machines. With it, the storage is that
+    Garage stand-in and apply creates them.
     """
     doc: dict[str, Any] = {
         "schema": 1,
@@ -96,8 +101,12 @@ def write_state(
                 for app in apps
             },
         }
+    if garage is not None:
+        doc["storage"]["garage"] = garage.storage_entry()
     path = directory / "fedi.toml"
     path.write_text(tomlkit.dumps(doc))
+    if garage is not None:
+        return path
     state_dir = directory / ".fedi"
     secrets = SecretStore(state_dir)
     buckets: dict[str, BucketRecord] = {}

@@ -52,7 +52,15 @@ def make_engine(path: Path, sink: Collected, **options: object) -> Engine:
     )
 
 
+async def run(engine: Engine) -> RunResult:
+    """Run the engine and close what its ports made, like the CLI does."""
+    try:
+        return await engine.run()
+    finally:
+        await engine.ports.close()
+
+
 def apply(path: Path, **options: object) -> tuple[RunResult, Collected]:
     sink = Collected()
-    result = asyncio.run(make_engine(path, sink, **options).run())
+    result = asyncio.run(run(make_engine(path, sink, **options)))
     return result, sink

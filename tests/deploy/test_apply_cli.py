@@ -182,24 +182,6 @@ def test_a_second_apply_refuses_while_one_runs(tmp_path: Path, deploy_hosts: Hos
     assert proc.returncode == 0
 
 
-@pytest.mark.skip(reason="revoking the key needs the Garage adapter, wired in the next commit")
-def test_undeploy_really_removes(tmp_path: Path, deploy_hosts: HostFactory) -> None:
-    host = deploy_hosts()
-    path = write_state(tmp_path, [host])
-    assert fedi(path, "apply", "--yes").returncode == 0
-    assert host.secrets_dir.exists()
-    done = fedi(path, "undeploy", "--operator", "op1", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "clear-config host1" in done.stdout
-    assert not host.config_dir.exists()
-    assert not host.secrets_dir.exists()
-    assert host.generation() == 2  # switched to the base system without apps
-    recorded = Workspace.open(path)
-    assert recorded.recorded.machines == {}
-    assert "enable = false" in path.read_text()
-    assert recorded.plan().plan.empty
-
-
 def _running(root: Path) -> bool:
     """Whether any process still works in a host's tree (its nixos-rebuild, say)."""
     for proc in Path("/proc").iterdir():

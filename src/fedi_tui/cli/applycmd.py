@@ -170,6 +170,7 @@ def run(
     _confirm(args, verb)
     if before_run is not None:
         before_run()
+    workspace.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         with state_lock(workspace.state_dir / "deploy", timeout=0.2):
             result = execute(args, workspace, planned, desired, tuple(steps))
@@ -239,8 +240,15 @@ def execute(
     )
     print()
     print(f"Deployment {deployment} (log: {history.path})")
+
+    async def run_and_close() -> RunResult:
+        try:
+            return await engine.run()
+        finally:
+            await engine.ports.close()
+
     try:
-        result = asyncio.run(engine.run())
+        result = asyncio.run(run_and_close())
     finally:
         history.close()
     hashes = {

@@ -7,26 +7,38 @@ needs no Proxmox never resolves its token.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-from fedi_tui.core.deploy.ports import Hypervisor, ObjectStore, Ports, StorageAdmin
+from fedi_tui.core.deploy.ports import Hypervisor, Ports
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.spec import GarageStorageSpec
 from fedi_tui.core.workspace import Workspace
 
 T = TypeVar("T")
 
 
-def _cached(make: Callable[[str], T]) -> Callable[[str], T]:
-    made: dict[str, T] = {}
+class _Made(Generic[T]):
+    """A factory that makes one adapter per name on first use, and closes them all."""
 
-    def get(name: str) -> T:
-        if name not in made:
-            made[name] = make(name)
-        return made[name]
+    def __init__(self, make: Callable[[str], T]) -> None:
+        self._make = make
+        self.made: dict[str, T] = {}
 
-    return get
+    def __call__(self, name: str) -> T:
+        if name not in self.made:
+            self.made[name] = self._make(name)
+        return self.made[name]
+
+    async def close(self) -> None:
+        for adapter in self.made.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+        self.made.clear()
 
 
 def known_hosts_file(workspace: Workspace) -> Path:
@@ -39,24 +51,36 @@ def known_hosts_file(workspace: Workspace) -> Path:
 
 
 def build_ports(workspace: Workspace) -> Ports:
+    from fedi_tui.adapters.garage import GarageAdmin
     from fedi_tui.adapters.machines import SshConnector
+    from fedi_tui.adapters.s3 import S3Objects
 
     spec = workspace.spec
     base = workspace.path.parent
 
-    def storage(name: str) -> StorageAdmin:
-        raise FediError(f"storage {name}: the Garage admin adapter is not available in this build")
-
-    def objects(name: str) -> ObjectStore:
-        raise FediError(f"storage {name}: the S3 adapter is not available in this build")
+    def storage_spec(name: str) -> GarageStorageSpec:
+        entry = spec.storage.get(name)
+        if entry is None:
+            raise FediError(
+                f"storage {name} is not in {workspace.path}; put it back or remove its apps"
+            )
+        return entry
 
     def hypervisor(name: str) -> Hypervisor:
         raise FediError(f"runtime {name}: the Proxmox apply adapter is not available in this build")
 
-    del spec, base
+    storage = _Made(lambda name: GarageAdmin(name, storage_spec(name), base))
+    objects = _Made(lambda name: S3Objects(name, storage_spec(name), base))
+    hypervisors = _Made(hypervisor)
+
+    async def close() -> None:
+        for made in (storage, objects, hypervisors):
+            await made.close()
+
     return Ports(
         machines=SshConnector(),
-        storage=_cached(storage),
-        objects=_cached(objects),
-        hypervisors=_cached(hypervisor),
+        storage=storage,
+        objects=objects,
+        hypervisors=hypervisors,
+        close=close,
     )

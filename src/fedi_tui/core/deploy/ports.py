@@ -9,8 +9,8 @@ and says what to do; no message ever holds a secret value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from pydantic import SecretStr
@@ -256,6 +256,10 @@ class Hypervisor(Protocol):
     async def close(self) -> None: ...
 
 
+async def _nothing_to_close() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Ports:
     """Everything the engine may talk to, built by the CLI for one state file.
@@ -269,3 +273,5 @@ class Ports:
     storage: Callable[[str], StorageAdmin]
     objects: Callable[[str], ObjectStore]
     hypervisors: Callable[[str], Hypervisor]
+    close: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
+    """Closes whatever the factories made (the engine's caller awaits it at the end)."""

@@ -42,6 +42,29 @@ def _bucket_id(ctx: StepContext, name: str) -> str:
     return rec.bucket_id
 
 
+async def _empty(ctx: StepContext, storage: str, bucket: str, bucket_id: str) -> int:
+    """Delete a bucket's objects (Garage deletes only empty buckets) with a key made for it.
+
+    The app's own key may be gone already (revoked when the app was removed).
+    """
+    admin = ctx.ports.storage(storage)
+    key = await admin.ensure_key(f"fedi-tui-prune-{bucket}")
+    if key.secret is None:
+        raise StepFailed(
+            f"bucket {bucket}: the key fedi-tui-prune-{bucket} on {storage} exists but its secret "
+            "cannot be read back; delete that key on the storage and run apply again"
+        )
+    for fragment in secret_fragments(key.secret.get_secret_value()):
+        ctx.remember_secret(fragment)
+    ctx.phase(f"emptying bucket {bucket}", "removing")
+    try:
+        await admin.allow(bucket_id, key.access_key_id, read=True, write=True, owner=False)
+        return await ctx.ports.objects(storage).empty_bucket(bucket, key.access_key_id, key.secret)
+    finally:
+        await admin.revoke(bucket_id, key.access_key_id)
+        await admin.delete_key(key.access_key_id)
+
+
 class CreateBucket:
     kinds: ClassVar[tuple[StepKind, ...]] = ("create-bucket",)
     state: ClassVar[MachineState] = "provisioning"
@@ -204,7 +227,10 @@ class DeleteBucket:
                 "not deleted; delete it on the storage yourself if it should go"
             )
         if b.bucket_id is not None:
-            await ctx.ports.storage(b.storage).delete_bucket(b.bucket_id)
+            admin = ctx.ports.storage(b.storage)
+            emptied = await _empty(ctx, b.storage, ctx.step.target, b.bucket_id)
+            ctx.log(f"bucket {ctx.step.target}: {emptied} objects deleted (--prune-data)")
+            await admin.delete_bucket(b.bucket_id)
         ctx.log(f"bucket {ctx.step.target} deleted on {b.storage}")
         return {}
 

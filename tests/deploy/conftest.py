@@ -102,7 +102,9 @@ def write_state(
             },
         }
     if garage is not None:
-        doc["storage"]["garage"] = garage.storage_entry()
+        doc["storage"]["garage"] = garage.storage_entry() | {
+            "public_url": "https://{bucket}.web.127-0-0-1.test"  # rendered only, never reached
+        }
     path = directory / "fedi.toml"
     path.write_text(tomlkit.dumps(doc))
     if garage is not None:

@@ -35,6 +35,9 @@ def test_apply_creates_buckets_and_keys_and_wires_them(
         "op2-pixelfed",
     }
     assert all(b.created and b.bucket_id for b in recorded.buckets.values())
+    made = garage.bucket("op1-mastodon")
+    assert made is not None and made.website  # public media: served by the web endpoint
+    assert made.max_size == Workspace.open(path).config.buckets[0].quota_gib * 1024**3
     key = recorded.keys["op1-mastodon"]
     assert key.access_key_id is not None
     secret = (tmp_path / ".fedi/secrets/keys/op1-mastodon").read_text()
@@ -49,6 +52,7 @@ def test_apply_creates_buckets_and_keys_and_wires_them(
     assert secret in pushed
     config = (hosts[0].config_dir / "configuration.nix").read_text()
     assert '"op1-mastodon"' in config and secret not in config
+    assert 'publicUrl = "https://op1-mastodon.web.127-0-0-1.test"' in config
     assert garage.violations == []
     # nothing secret in the events
     assert all(secret not in e.to_json() for e in sink.events)

@@ -110,6 +110,7 @@ let
             AWS_BUCKET
             AWS_ENDPOINT
             AWS_DEFAULT_REGION
+            AWS_URL
             ;
         };
         fediversity = {

@@ -22,6 +22,7 @@ PER_APP: dict[str, dict[str, Any]] = {
     "siteTitle": STR,
     "siteDescription": {"type": "str", "default": ""},
     "s3.bucket": STR,
+    "s3.publicUrl": STR,
 }
 
 EXPECTED: dict[str, dict[str, Any]] = {

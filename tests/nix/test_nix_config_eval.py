@@ -41,7 +41,7 @@ def sample(mode: str = "approval", **enabled: bool) -> dict[str, Any]:
             "admin": {"username": "admin", "email": f"admin@{domain}"},
             "siteTitle": f"{app} title",
             "siteDescription": f"{app} description",
-            "s3": {"bucket": f"{app}-media"},
+            "s3": {"bucket": f"{app}-media", "publicUrl": f"https://{app}-media.web.example.org"},
         }
     return values
 
@@ -130,15 +130,22 @@ def test_s3_settings(config: dict[str, Any]) -> None:
     assert mastodon["S3_BUCKET"] == "mastodon-media"
     assert mastodon["S3_ENDPOINT"] == "https://s3.example.org"
     assert mastodon["S3_HOSTNAME"] == "s3.example.org"
+    assert (mastodon["S3_PROTOCOL"], mastodon["S3_ALIAS_HOST"]) == (
+        "https",
+        "mastodon-media.web.example.org",
+    )
     assert all(isinstance(v, str) for v in mastodon.values())  # environment variables
     storage = config["services"]["peertube"]["settings"]["object_storage"]
     assert storage["region"] == "garage"
     assert {storage[k]["bucket_name"] for k in ("web_videos", "streaming_playlists")} == {
         "peertube-media"
     }
+    public = {storage[k].get("base_url") for k in ("web_videos", "streaming_playlists")}
+    assert public == {"https://peertube-media.web.example.org"}
+    assert "base_url" not in storage["user_exports"]  # private: through the app only
     pixelfed = config["services"]["pixelfed"]["settings"]
     assert pixelfed["AWS_BUCKET"] == "pixelfed-media"
-    assert pixelfed["AWS_URL"] == "https://s3.example.org/pixelfed-media"
+    assert pixelfed["AWS_URL"] == "https://pixelfed-media.web.example.org"
 
 
 def test_peertube_transcoding_resolutions(config: dict[str, Any]) -> None:

@@ -61,6 +61,7 @@ s3_endpoint = "https://127.0.0.1:3900"
 admin_endpoint = "https://127.0.0.1:3903"
 admin_token = {{ env = "GARAGE_TOKEN" }}
 region = "gen-region"
+public_url = "https://{{bucket}}.web.127-0-0-1.test"
 """
 
 
@@ -224,6 +225,8 @@ def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
                 storage.s3_endpoint,
                 storage.region,
             )
+            public = storage.media_url(bucket)
+            assert f"{s3['S3_PROTOCOL']}://{s3['S3_ALIAS_HOST']}" == public
         elif app.module.name == "peertube":
             assert values["peertube"]["localDomain"] == domain
             assert values["peertube"]["instanceName"] == titles["peertube"]
@@ -231,6 +234,8 @@ def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
             assert storage_settings["endpoint"] == storage.s3_endpoint
             assert storage_settings["region"] == storage.region
             assert storage_settings["web_videos"]["bucket_name"] == bucket
+            assert storage_settings["web_videos"]["base_url"] == storage.media_url(bucket)
+            assert storage_settings["streaming_playlists"]["base_url"] == storage.media_url(bucket)
         else:
             pixelfed = values["pixelfed"]
             assert pixelfed["domain"] == domain
@@ -240,6 +245,7 @@ def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
                 storage.s3_endpoint,
             )
             assert pixelfed["AWS_DEFAULT_REGION"] == storage.region
+            assert pixelfed["AWS_URL"] == storage.media_url(bucket)
     assert values["fediversity"]["siteTitles"] == titles
     for app in ("mastodon", "peertube", "pixelfed"):
         if app not in titles:

@@ -234,7 +234,7 @@ def _python_options(model: type[BaseModel], prefix: str) -> dict[str, dict[str, 
 
 
 # Nix options fedi-tui fills in itself rather than from the operator's options.
-INFRA = {"s3.bucket"}
+INFRA = {"s3.bucket", "s3.publicUrl"}
 # Python options whose default is computed when rendering (the Nix option has no default).
 COMPUTED_DEFAULT = {"domain", "siteTitle"}
 

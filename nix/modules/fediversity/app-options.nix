@@ -51,6 +51,16 @@ in
     description = "Short description of the instance shown to visitors (empty: keep the app's default).";
   };
 
+  s3.publicUrl = mkOption {
+    type = types.str;
+    example = "https://${app}-media.web.example.org";
+    description = ''
+      Base URL at which browsers fetch the bucket's public objects (media): Garage's
+      website endpoint or a CDN in front of it. Garage's S3 endpoint does not serve
+      anonymous reads, so this is what the ${app} pages link to.
+    '';
+  };
+
   s3.bucket = mkOption {
     type = types.str;
     description = ''

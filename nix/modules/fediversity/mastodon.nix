@@ -45,9 +45,11 @@ in
         S3_BUCKET = cfg.s3.bucket;
         S3_ENDPOINT = top.s3.endpoint;
         S3_REGION = top.s3.region;
-        # Public media URLs are built as S3_PROTOCOL://S3_HOSTNAME/<bucket>/<path>.
-        S3_PROTOCOL = "https";
         S3_HOSTNAME = lib.removePrefix "https://" top.s3.endpoint;
+        # Browsers fetch media from the public URL (Garage's website endpoint or a
+        # CDN): S3_PROTOCOL://S3_ALIAS_HOST/<path>.
+        S3_PROTOCOL = if lib.hasPrefix "http://" cfg.s3.publicUrl then "http" else "https";
+        S3_ALIAS_HOST = lib.removePrefix "http://" (lib.removePrefix "https://" cfg.s3.publicUrl);
       };
     };
 

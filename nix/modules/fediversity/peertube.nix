@@ -94,13 +94,16 @@ in
             private = null;
           };
           proxy.proxify_private_files = false;
+          # the public ones are fetched by browsers through the public URL
           streaming_playlists = {
             bucket_name = cfg.s3.bucket;
             prefix = "streaming-playlists/";
+            base_url = cfg.s3.publicUrl;
           };
           web_videos = {
             bucket_name = cfg.s3.bucket;
             prefix = "web-videos/";
+            base_url = cfg.s3.publicUrl;
           };
           user_exports = {
             bucket_name = cfg.s3.bucket;

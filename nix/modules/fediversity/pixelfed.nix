@@ -63,7 +63,7 @@ in
         AWS_DEFAULT_REGION = top.s3.region;
         AWS_BUCKET = cfg.s3.bucket;
         AWS_ENDPOINT = top.s3.endpoint;
-        AWS_URL = "${top.s3.endpoint}/${cfg.s3.bucket}";
+        AWS_URL = cfg.s3.publicUrl; # where browsers fetch the photos
         AWS_USE_PATH_STYLE_ENDPOINT = true;
       }
       // lib.optionalAttrs (cfg.siteDescription != "") { INSTANCE_DESCRIPTION = cfg.siteDescription; };

@@ -109,7 +109,11 @@ def configuration(spec: StateSpec, machine: Machine, deploy_key: str) -> str:
         values = nix_values(app.options)
         values["domain"] = app.requirements.domain
         values["siteTitle"] = app.options.site_title or spec.operators[app.operator].name
-        values["s3"] = {"bucket": app.requirements.buckets[0]}
+        bucket = app.requirements.buckets[0]
+        values["s3"] = {
+            "bucket": bucket,
+            "publicUrl": spec.storage[machine.storage].media_url(bucket),
+        }
         fediversity[app.module.name] = values
     body: dict[str | tuple[str, ...], object] = {
         "imports": [*(Raw(m) for m in base_modules(runtime)), Raw(f"./{MODULE_DIR}")],

@@ -368,6 +368,35 @@ class GarageStorageSpec(Spec):
     """Admin API bearer token, as a reference."""
     region: str = "garage"
     """S3 region name configured in Garage."""
+    public_url: str | None = None
+    """Where browsers fetch an app's public media: a URL with `{bucket}`, e.g. Garage's
+    website endpoint 'https://{bucket}.web.example.org' or a CDN. Without it, media URLs
+    point at the S3 endpoint, which Garage does not serve to anonymous readers."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        rest = value.replace("{bucket}", "", 1)
+        if (
+            not re.fullmatch(r"https?://\S+", value)
+            or "{bucket}" not in value
+            or any(c in rest for c in "{}")
+            or value.endswith("/")
+        ):
+            raise ValueError(
+                "expected a URL with {bucket} once and no trailing slash, "
+                "e.g. 'https://{bucket}.web.example.org'"
+            )
+        return value
+
+    def media_url(self, bucket: str) -> str:
+        """The public base URL of a bucket's objects."""
+        if self.public_url is not None:
+            return self.public_url.replace("{bucket}", bucket)
+        return f"{self.s3_endpoint.rstrip('/')}/{bucket}"
+
     ca_file: str | None = None
     """CA certificate for the endpoints' TLS, if not in the system store."""
     fingerprint: Fingerprint | None = None

@@ -42,6 +42,7 @@
       siteTitle = "Hillside School";
       s3 = {
         bucket = "school-mastodon";
+        publicUrl = "https://127.0.0.1:3900/school-mastodon";
       };
     };
     peertube = {
@@ -65,6 +66,7 @@
       domain = "peertube.hillside.test";
       s3 = {
         bucket = "school-peertube";
+        publicUrl = "https://127.0.0.1:3900/school-peertube";
       };
     };
   };

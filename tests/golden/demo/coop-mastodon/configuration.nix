@@ -43,6 +43,7 @@
       domain = "mastodon.coop.test";
       s3 = {
         bucket = "coop-mastodon";
+        publicUrl = "https://127.0.0.1:3900/coop-mastodon";
       };
     };
   };

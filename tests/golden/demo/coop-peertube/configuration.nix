@@ -50,6 +50,7 @@
       siteTitle = "Fedi Cooperative";
       s3 = {
         bucket = "coop-peertube";
+        publicUrl = "https://127.0.0.1:3900/coop-peertube";
       };
     };
   };

@@ -44,6 +44,7 @@
       maxAlbumLength = 10;
       s3 = {
         bucket = "photoclub-pixelfed";
+        publicUrl = "https://127.0.0.1:3900/photoclub-pixelfed";
       };
     };
   };

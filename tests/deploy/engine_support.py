@@ -6,10 +6,11 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedi_tui.cli.wiring import build_ports, known_hosts_file
+from fedi_tui.cli.wiring import build_ports
 from fedi_tui.core.deploy.engine import ApplyOptions, Engine, RunResult
 from fedi_tui.core.deploy.events import Event
 from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
+from fedi_tui.core.deploy.runner import known_hosts_file
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.deploy.steps.base import Desired
 from fedi_tui.core.workspace import Workspace
@@ -45,7 +46,7 @@ def make_engine(path: Path, sink: Collected, **options: object) -> Engine:
         sink=sink,
         deployment="test-run",
         state_file=workspace.path,
-        known_hosts=known_hosts_file(workspace),
+        known_hosts=known_hosts_file(workspace.state_dir),
         user="tester@test",
         options=ApplyOptions(**options),  # type: ignore[arg-type]
         secret_values=secrets.all_values(),

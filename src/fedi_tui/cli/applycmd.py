@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, open_workspace
-from fedi_tui.core.errors import FediError, LockHeld
+from fedi_tui.core.errors import FediError
 
 if TYPE_CHECKING:  # the engine loads only when a deployment runs
     from fedi_tui.core.deploy.engine import RunResult
     from fedi_tui.core.deploy.pipeline import Planned
     from fedi_tui.core.deploy.plan import Step
-    from fedi_tui.core.deploy.steps.base import Desired
     from fedi_tui.core.workspace import Workspace
 
 EXIT_ROLLED_BACK = 3
@@ -151,7 +148,6 @@ def run(
     from fedi_tui.cli.plancmd import print_plan
     from fedi_tui.core.deploy.engine import select_machine
     from fedi_tui.core.deploy.steps.base import Desired
-    from fedi_tui.core.state.lock import state_lock
 
     desired = Desired(planned.config, planned.rendered, workspace.spec, workspace.modules)
     steps = planned.plan.steps
@@ -170,12 +166,7 @@ def run(
     _confirm(args, verb)
     if before_run is not None:
         before_run()
-    workspace.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        with state_lock(workspace.state_dir / "deploy", timeout=0.2):
-            result = execute(args, workspace, planned, desired, tuple(steps))
-    except LockHeld as exc:
-        raise FediError(f"another deployment is running: {exc}") from None
+    result = execute(args, workspace, planned, tuple(steps))
     return EXIT_CODES.get(result.outcome, EXIT_USER)
 
 
@@ -194,75 +185,22 @@ def _confirm(args: argparse.Namespace, verb: str) -> None:
 
 
 def execute(
-    args: argparse.Namespace,
-    workspace: Workspace,
-    planned: Planned,
-    desired: Desired,
-    steps: tuple[Step, ...],
+    args: argparse.Namespace, workspace: Workspace, planned: Planned, steps: tuple[Step, ...]
 ) -> RunResult:
     from fedi_tui.cli.progress import Printer, summary_table
-    from fedi_tui.cli.wiring import build_ports, known_hosts_file
-    from fedi_tui.core.deploy.engine import ApplyOptions, Engine
-    from fedi_tui.core.deploy.events import Event
-    from fedi_tui.core.deploy.history import HistoryWriter, new_deployment_id
-    from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
-    from fedi_tui.core.deploy.secretstore import SecretStore
+    from fedi_tui.cli.wiring import build_ports
+    from fedi_tui.core.deploy.engine import ApplyOptions
+    from fedi_tui.core.deploy.runner import DeploymentRun
 
-    state_dir = workspace.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    secrets = SecretStore(state_dir)
-    deployment = new_deployment_id()
-    history = HistoryWriter(state_dir, deployment, kind="apply")
     printer = Printer(machines=tuple(m.name for m in planned.config.machines))
-
-    def sink(event: Event) -> None:
-        history(event)
-        printer(event)
-
-    def recorder(recorded: RecordedState) -> None:
-        save_recorded(state_dir, recorded)
-
-    engine = Engine(
-        planned=planned,
-        desired=desired,
-        recorded=workspace.recorded,
-        ports=build_ports(workspace),
-        secrets=secrets,
-        recorder=recorder,
-        sink=sink,
-        deployment=deployment,
-        state_file=workspace.path,
-        known_hosts=known_hosts_file(workspace),
-        user=_who(),
-        options=ApplyOptions(parallel=args.parallel, preflight_only=args.preflight_only),
-        steps=steps,
-        secret_values=secrets.all_values(),
-    )
-    print()
-    print(f"Deployment {deployment} (log: {history.path})")
-
-    async def run_and_close() -> RunResult:
-        try:
-            return await engine.run()
-        finally:
-            await engine.ports.close()
-
-    try:
-        result = asyncio.run(run_and_close())
-    finally:
-        history.close()
-    hashes = {
-        name: rec.config_hash
-        for name, rec in engine.recorded.machines.items()
-        if name in result.machines
-    }
-    summary_table(deployment, result.outcome, result.machines, result.messages, hashes, printer)
+    options = ApplyOptions(parallel=args.parallel, preflight_only=args.preflight_only)
+    with DeploymentRun(
+        workspace, planned, build_ports(workspace), sinks=[printer], steps=steps, options=options
+    ) as run:
+        print()
+        print(f"Deployment {run.id} (log: {run.log_path})")
+        result = asyncio.run(run.run())
+        machines = run.recorded.machines
+    hashes = {name: rec.config_hash for name, rec in machines.items() if name in result.machines}
+    summary_table(run.id, result.outcome, result.machines, result.messages, hashes, printer)
     return result
-
-
-def _who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"

@@ -55,13 +55,13 @@ def target_of(workspace: Workspace, name: str, port: int | None) -> tuple[str, i
 
 def cmd_trust(args: argparse.Namespace) -> int:
     from fedi_tui.adapters.knownhosts import add_known_host, read_offered_key
-    from fedi_tui.cli.wiring import known_hosts_file
+    from fedi_tui.core.deploy.runner import known_hosts_file
 
     workspace = open_workspace(args)
     if args.yes and not args.fingerprint:
         raise FediError("--yes needs --fingerprint SHA256:… to compare the key with")
     host, port = target_of(workspace, args.machine, args.port)
-    known_hosts = known_hosts_file(workspace)
+    known_hosts = known_hosts_file(workspace.state_dir)
     offered = asyncio.run(read_offered_key(host, port))
     print(f"{host}:{port} presents {offered.algorithm} key {offered.fingerprint}")
     if offered.already_trusted(known_hosts):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Generic, TypeVar
 
 from fedi_tui.core.deploy.ports import Hypervisor, Ports
@@ -39,15 +38,6 @@ class _Made(Generic[T]):
                 with contextlib.suppress(Exception):
                     await close()
         self.made.clear()
-
-
-def known_hosts_file(workspace: Workspace) -> Path:
-    """fedi-tui's known_hosts in the state directory (created empty, owner-only)."""
-    path = workspace.state_dir / "known_hosts"
-    if not path.exists():
-        workspace.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch(mode=0o600)
-    return path
 
 
 def build_ports(workspace: Workspace) -> Ports:

@@ -1,5 +1,6 @@
 """The plumbing of the Proxmox client: the proxmoxer connection, calls in a worker thread
-with readable errors, task waiting, and finding guests. See :mod:`fedi_tui.adapters.proxmox`.
+with readable errors and retries, changes limited per cluster, task waiting with the task
+log streamed, and finding guests. See :mod:`fedi_tui.adapters.proxmox`.
 """
 
 from __future__ import annotations
@@ -7,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
+import requests
 from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
 
 from fedi_tui.adapters.proxmox_config import owns
 from fedi_tui.adapters.proxmox_errors import (
@@ -22,18 +25,23 @@ from fedi_tui.adapters.proxmox_errors import (
     Where,
     advice_for,
     explain,
+    pve_message,
     reason_of,
 )
+from fedi_tui.adapters.proxmox_http import Shape, in_thread, shape_problem
+from fedi_tui.adapters.proxmox_retry import LoopSemaphore, backoff, retry_kind
 from fedi_tui.adapters.proxmox_tls import ca_path, configure_session, system_cas
 from fedi_tui.adapters.tcpconnect import target_of
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.text import visible_line
 
 __all__ = ["Progress", "ProxmoxSession"]
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header can carry
+_EXPECTED = {"list": "a list of objects", "dict": "an object", "str": "a string", "any": "data"}
 
 
 def _quiet(_: str) -> None:
@@ -49,20 +57,44 @@ class ProxmoxSession:
         spec: ProxmoxRuntimeSpec,
         base_dir: Path | None = None,
         *,
+        state_file: Path | None = None,
+        login_key: str | None = None,
         on_progress: Progress | None = None,
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
         task_timeout: float = 1800.0,
         poll_interval: float = 0.2,
+        lock_wait: float = 120.0,
+        retries: int = 4,
+        retry_delay: float = 0.5,
+        shutdown_timeout: int = 120,
     ) -> None:
         """*base_dir* is the state file's directory: relative ``ca_file`` and secret files
-        are read from there. *timeout* limits each HTTP request, *task_timeout* each task."""
+        are read from there. *connect_timeout* limits the TCP connection and the TLS
+        handshake, *timeout* each answer, *task_timeout* each task. A held lock is waited
+        out for *lock_wait* seconds; other failures worth repeating are tried *retries*
+        times in all, backing off from *retry_delay* seconds.
+
+        *state_file* is named in the description of every VM made; *login_key* is
+        fedi-tui's own public key (the public half of ``ssh.key``), given to every VM
+        through cloud-init with the runtime's ``ssh.authorized_keys``. A VM being stopped
+        gets *shutdown_timeout* seconds to shut down before it is stopped hard."""
         self.name = name
         self.spec = spec
-        self.base_dir = base_dir
+        self.base_dir = (
+            base_dir if base_dir is not None or state_file is None else state_file.parent
+        )
+        self.state_file = state_file
+        self.login_key = login_key.strip() if login_key else None
+        self.shutdown_timeout = shutdown_timeout
         self.on_progress = on_progress or _quiet
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self.task_timeout = task_timeout
         self.poll_interval = poll_interval
+        self.lock_wait = lock_wait
+        self.retries = max(1, retries)
+        self.retry_delay = retry_delay
         parts = urlsplit(spec.api)
         host = parts.hostname or ""
         self._host = f"[{host}]" if ":" in host else host
@@ -76,9 +108,14 @@ class ProxmoxSession:
             token_source=spec.token.describe(),
             ca_file=spec.ca_file,
             fingerprint=spec.fingerprint,
+            connect_timeout=connect_timeout,
+            read_timeout=timeout,
         )
         self._lock = threading.Lock()
         self._api: Any = None
+        self._mutations = LoopSemaphore(spec.max_mutations)
+        self._reserved: set[int] = set()
+        """VMIDs this client is cloning to right now."""
 
     # --- plumbing ------------------------------------------------------------
 
@@ -86,9 +123,10 @@ class ProxmoxSession:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        self.close()
+        self.close_now()
 
-    def close(self) -> None:
+    def close_now(self) -> None:
+        """Close the HTTP connections (a call still waiting in its thread fails)."""
         with self._lock:
             if self._api is not None:
                 self._api._store["session"].close()
@@ -128,7 +166,7 @@ class ProxmoxSession:
                 token_name=token_name,
                 token_value=value,
                 verify_ssl=verify,
-                timeout=self.timeout,
+                timeout=(self.connect_timeout, self.timeout),
                 path_prefix=self._prefix,
             )
             configure_session(
@@ -137,34 +175,168 @@ class ProxmoxSession:
             self._api = api
             return api
 
-    async def _call(
-        self, what: str, fn: Callable[[Any], T], *, node: str | None = None, vmid: int | None = None
+    async def _retrying(
+        self,
+        what: str,
+        once: Callable[[], Awaitable[T]],
+        *,
+        safe: bool,
+        say: Progress,
+        node: str | None,
+        vmid: int | None,
     ) -> T:
-        def run() -> T:
-            return fn(self._connect())
+        """Run *once* until it succeeds or fails in a way not worth repeating: a held lock
+        is waited out (``lock_wait``), other passing failures are tried again when *safe*."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        attempt = 0
+        while True:
+            try:
+                return await once()
+            except FediError as exc:
+                kind = retry_kind(exc)
+                failure: BaseException = exc
+            except Exception as exc:
+                kind = retry_kind(exc)
+                failure = exc
+            waited = loop.time() - start
+            if not (
+                (kind == "locked" and waited < self.lock_wait)
+                or (kind == "transient" and safe and attempt + 1 < self.retries)
+            ):
+                error = (
+                    failure
+                    if isinstance(failure, FediError)
+                    else explain(
+                        failure, self._where, what, node=node, vmid=vmid, storage=self.spec.storage
+                    )
+                )
+                if kind is not None and attempt and isinstance(error, ProxmoxError):
+                    error = ProxmoxError(
+                        f"{error} (tried {attempt + 1} times in {waited:.0f} s)",
+                        reason=error.reason,
+                        node=error.node,
+                        vmid=error.vmid,
+                    )
+                raise error from None
+            delay = backoff(attempt, self.retry_delay)
+            say(f"{what}: {self._why(failure)}; trying again in {delay:.1f} s")
+            attempt += 1
+            await asyncio.sleep(delay)
 
-        try:
-            return await asyncio.to_thread(run)
-        except FediError:
-            raise
-        except Exception as exc:
-            raise explain(
-                exc, self._where, what, node=node, vmid=vmid, storage=self.spec.storage
-            ) from None
+    def _why(self, exc: BaseException) -> str:
+        """A few words on a failure that is about to be retried."""
+        if isinstance(exc, ResourceException):
+            return f"Proxmox said {exc.status_code} {self._where.scrub(pve_message(exc))}"
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return "the connection was dropped"
+        if isinstance(exc, ProxmoxError):  # a task that ended in a held lock
+            said = re.search(r"“([^”]*)”", str(exc))
+            return f"the task ended with {said.group(1)}" if said else "the guest is locked"
+        return type(exc).__name__
+
+    async def _call(
+        self,
+        what: str,
+        fn: Callable[[Any], T],
+        *,
+        node: str | None = None,
+        vmid: int | None = None,
+        expect: Shape = "any",
+        safe: bool = True,
+        say: Progress | None = None,
+    ) -> T:
+        """One API request in a daemon thread, retried as Proxmox allows; its answer must
+        have the shape *expect* (else a clear error that this is not a Proxmox VE API)."""
+
+        result = await self._retrying(
+            what,
+            lambda: self._attempt(fn),
+            safe=safe,
+            say=say or self.on_progress,
+            node=node,
+            vmid=vmid,
+        )
+        problem = shape_problem(result, expect)
+        if problem is not None:
+            raise self._where.not_proxmox(what, problem, expected=_EXPECTED[expect])
+        return result
+
+    async def _mutate(
+        self,
+        what: str,
+        fn: Callable[[Any], Any],
+        *,
+        node: str,
+        vmid: int | None,
+        say: Progress,
+        safe: bool = True,
+        task: str | None = None,
+    ) -> None:
+        """A change: the request and the task it starts, inside the cluster's limit of
+        concurrent mutations (``max_mutations``), retried as a whole while a lock holds it
+        up (and on passing failures when *safe*). *task* names the step in messages."""
+        label = f"{what}: {task}" if task else what
+
+        async def once() -> None:
+            async with self._mutations.get():
+                upid = await self._attempt(fn)
+                if upid is None or upid == "":  # done at once (a synchronous call)
+                    return
+                await self._wait(self._upid(upid, label), label, vmid=vmid, say=say)
+
+        await self._retrying(label, once, safe=safe, say=say, node=node, vmid=vmid)
+
+    async def _attempt(self, fn: Callable[[Any], T]) -> T:
+        """One request, not retried, its exceptions as proxmoxer/requests raise them."""
+        return await in_thread(lambda: fn(self._connect()))
+
+    def _upid(self, value: object, what: str) -> str:
+        """A task id, or a clear error that this is not what Proxmox answers."""
+        if isinstance(value, str) and value.startswith("UPID:") and len(value.split(":")) >= 8:
+            return value
+        got = (
+            f"{visible_line(value)[:60]!r}"
+            if isinstance(value, str)
+            else str(shape_problem(value, "str"))
+        )
+        raise self._where.not_proxmox(what, got, expected="a task id (UPID)")
 
     def _fail(
         self, message: str, reason: Reason, node: str | None = None, vmid: int | None = None
     ) -> ProxmoxError:
         return ProxmoxError(f"{self._where.prefix}: {message}", reason=reason, node=node, vmid=vmid)
 
-    async def _wait(self, upid: Any, what: str, *, vmid: int | None, say: Progress) -> None:
-        """Wait for a task to stop, then insist on its exit status."""
-        if not isinstance(upid, str) or not upid.startswith("UPID:"):
-            raise self._fail(f"{what}: expected a task id (UPID), got {upid!r}", "api", vmid=vmid)
-        node = upid.split(":")[1]
+    async def _wait(self, upid: str, what: str, *, vmid: int | None, say: Progress) -> None:
+        """Wait for a task to stop, streaming its log lines, then insist on its exit status."""
+        fields = upid.split(":")
+        node, kind = fields[1], visible_line(fields[5])
         loop = asyncio.get_running_loop()
-        start = reported = loop.time()
+        start = reported = pulled = loop.time()
         delay = self.poll_interval
+        seen = 0
+        unreadable = False
+
+        async def pull_log() -> None:
+            nonlocal seen, unreadable
+            if unreadable:
+                return
+            try:
+                entries = await self._call(
+                    f"{what}: read the task log",
+                    lambda api: api.nodes(node).tasks(upid).log.get(start=seen, limit=500),
+                    node=node,
+                    vmid=vmid,
+                    expect="list",
+                )
+            except ProxmoxError as exc:
+                unreadable = True
+                say(f"{what}: the task log cannot be read ({exc.reason}); going on without it")
+                return
+            for entry in entries or []:
+                say(f"{kind}: {visible_line(str(entry.get('t', '')))}")
+            seen += len(entries or [])
+
         say(f"{what}: started")
         while True:
             status: Mapping[str, Any] = await self._call(
@@ -172,19 +344,24 @@ class ProxmoxSession:
                 lambda api: api.nodes(node).tasks(upid).status.get(),
                 node=node,
                 vmid=vmid,
+                expect="dict",
             )
             if status.get("status") == "stopped":
+                await pull_log()
                 break
             now = loop.time()
             if now - start > self.task_timeout:
                 raise self._fail(
                     f"{what}: the task is still running on node {node} after "
-                    f"{self.task_timeout:g} s; it carries on there ({upid}): wait for it in the "
-                    "node's task list, then run again",
+                    f"{self.task_timeout:g} s; it carries on there ({visible_line(upid)}): wait "
+                    "for it in the node's task list, then run again",
                     "timeout",
                     node,
                     vmid,
                 )
+            if now - pulled >= 1.0:
+                await pull_log()
+                pulled = now
             if now - reported >= 5.0:
                 say(f"{what}: running ({now - start:.0f} s)")
                 reported = now
@@ -202,7 +379,7 @@ class ProxmoxSession:
         on = "" if f"node {node}" in what else f" on node {node}"
         raise self._fail(
             f"{what} failed: the Proxmox task{on} ended with “{exit_status}”; "
-            f"{advice} (task {upid})",
+            f"{advice} (task {visible_line(upid)})",
             reason,
             node,
             vmid,
@@ -212,35 +389,52 @@ class ProxmoxSession:
 
     async def guests(self) -> list[dict[str, Any]]:
         """Every VM and container the token can see, as ``/cluster/resources`` lists them."""
-        data = await self._call("list the guests", lambda api: api.cluster.resources.get(type="vm"))
-        return [g for g in data or [] if g.get("type") in ("qemu", "lxc")]
+        data = await self._call(
+            "list the guests", lambda api: api.cluster.resources.get(type="vm"), expect="list"
+        )
+        found = []
+        for guest in data or []:
+            if guest.get("type") not in ("qemu", "lxc"):
+                continue
+            try:
+                guest["vmid"] = int(guest.get("vmid", -1))
+            except (TypeError, ValueError):
+                continue
+            found.append(guest)
+        return found
 
-    async def guest(self, vmid: int) -> dict[str, Any] | None:
-        return next((g for g in await self.guests() if int(g.get("vmid", -1)) == vmid), None)
+    async def _listed(self, vmid: int) -> dict[str, Any] | None:
+        """The guest's entry of ``/cluster/resources``, or None."""
+        return next((g for g in await self.guests() if g["vmid"] == vmid), None)
 
     async def _config(self, node: str, vmid: int, what: str) -> dict[str, Any]:
         data = await self._call(
-            what, lambda api: api.nodes(node).qemu(vmid).config.get(), node=node, vmid=vmid
+            what,
+            lambda api: api.nodes(node).qemu(vmid).config.get(),
+            node=node,
+            vmid=vmid,
+            expect="dict",
         )
         return dict(data or {})
 
     async def _owned(self, vmid: int, what: str, node: str, say: Progress) -> dict[str, Any] | None:
         """The guest, if it exists — refusing one that is not fedi-tui's."""
-        found = await self.guest(vmid)
+        found = await self._listed(vmid)
         if found is None:
             return None
         if not owns(self.spec, found) or found.get("type") != "qemu":
             raise self._fail(
-                f"{what}: VM {vmid} ({found.get('name', '?')}) on node {found.get('node')} was "
-                f"not created by fedi-tui (it needs VMID in {self.spec.vmids} and the tag "
-                "'fedi-tui'); fedi-tui leaves it alone — check the VMID in the recorded state",
+                f"{what}: VM {vmid} ({visible_line(str(found.get('name', '?')))}) on node "
+                f"{visible_line(str(found.get('node')))} was not created by fedi-tui (it needs "
+                f"VMID in {self.spec.vmids} and the tag 'fedi-tui'); fedi-tui leaves it alone — "
+                "check the VMID in the recorded state",
                 "refused",
                 str(found.get("node")),
                 vmid,
             )
         actual = str(found.get("node"))
         if actual != node:
-            say(f"{what}: VM {vmid} is on node {actual}, not {node}; acting there")
+            say(f"{what}: VM {vmid} is on node {visible_line(actual)}, not {node}; acting there")
         return found
 
     async def _need(self, vmid: int, what: str, node: str, say: Progress) -> dict[str, Any]:

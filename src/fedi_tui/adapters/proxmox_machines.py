@@ -1,0 +1,411 @@
+"""The Hypervisor port on Proxmox VE: create, bring up to date, look at, find, stop and destroy
+the VMs of fedi-tui's machines.
+
+**Finding a machine's VM.** Every VM carries two tags: ``fedi-tui`` and
+``fedi-tui.<machine>``. A re-run finds the machine's VM by them (inside the runtime's
+VMID range only), so creating twice makes one VM, and a change of size reconfigures it.
+
+**A failure never leaves an untracked VM.** The clone is tagged by the first change
+after it. If a later step fails, the error (a :class:`ProxmoxError` with ``vm_left``)
+names the VMID, and the VM, tagged, is found and finished by the next run. If the
+tagging itself fails, the clone is deleted again (it carries a one-time mark in its
+description that proves this call made it); only when even that fails does the error
+say to remove it by hand, naming the VMID and the command.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fedi_tui.adapters.proxmox_agent import ProxmoxAgent
+from fedi_tui.adapters.proxmox_config import (
+    GIB,
+    address_of,
+    boot_disk,
+    changed_settings,
+    machine_of,
+    machine_tag,
+    owns,
+    vm_settings,
+)
+from fedi_tui.adapters.proxmox_errors import ProxmoxError
+from fedi_tui.adapters.proxmox_session import Progress
+from fedi_tui.core.deploy.ports import LineSink, ObservedVm, VmRequest
+from fedi_tui.core.text import visible_line
+
+__all__ = ["ProxmoxMachines"]
+
+
+class ProxmoxMachines(ProxmoxAgent):
+    """fedi-tui's VMs on one cluster, as the apply engine sees them (the Hypervisor port)."""
+
+    # --- helpers -----------------------------------------------------------------
+
+    def _say(self, on_line: LineSink | None) -> Progress:
+        if on_line is None:
+            return self.on_progress
+        return lambda text: on_line("stdout", text)
+
+    def description(self, machine: str) -> str:
+        """The VM description: managed by fedi-tui, which machine, from which state file."""
+        source = visible_line(str(self.state_file)) if self.state_file else "its state file"
+        return (
+            f"Managed by fedi-tui: machine {machine} of runtime {self.name}, from {source}. "
+            "Change that file rather than this VM: the next apply undoes changes made here."
+        )
+
+    def _ssh_keys(self) -> list[str]:
+        keys = [self.login_key] if self.login_key else []
+        return keys + [k for k in self.spec.ssh.authorized_keys if k not in keys]
+
+    def _check(self, request: VmRequest, what: str) -> None:
+        try:
+            machine_tag(request.machine)
+        except ValueError:
+            raise self._fail(
+                f"{what}: the machine name cannot be a Proxmox tag (lower-case letters, digits, "
+                "'-', '_' and '.' only)",
+                "refused",
+                request.node,
+            ) from None
+        try:
+            inside = ipaddress.ip_address(request.address) in ipaddress.ip_network(
+                self.spec.network.cidr
+            )
+        except ValueError:
+            inside = False
+        if not inside:
+            raise self._fail(
+                f"{what}: address {visible_line(request.address)} is not inside "
+                f"runtimes.{self.name}.network.cidr ({self.spec.network.cidr})",
+                "refused",
+                request.node,
+            )
+
+    def _observed(
+        self,
+        guest: Mapping[str, Any],
+        *,
+        address: str | None = None,
+        host_key: str | None = None,
+        created: bool = False,
+        restarted: bool = False,
+        running: bool | None = None,
+    ) -> ObservedVm:
+        def gib(key: str) -> float | None:
+            try:
+                return round(int(guest[key]) / GIB, 2) if guest.get(key) is not None else None
+            except (TypeError, ValueError):
+                return None
+
+        try:
+            cores = int(guest["maxcpu"]) if guest.get("maxcpu") is not None else None
+        except (TypeError, ValueError):
+            cores = None
+        return ObservedVm(
+            vmid=int(guest["vmid"]),
+            node=str(guest.get("node")),
+            running=guest.get("status") == "running" if running is None else running,
+            address=address,
+            host_key=host_key,
+            machine=machine_of(guest.get("tags")),
+            cores=cores,
+            memory_gib=gib("maxmem"),
+            disk_gib=gib("maxdisk"),
+            created=created,
+            restarted=restarted,
+        )
+
+    def _ours(self, guests: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return sorted(
+            (g for g in guests if g.get("type") == "qemu" and owns(self.spec, g)),
+            key=lambda g: int(g["vmid"]),
+        )
+
+    def _find(self, guests: Sequence[Mapping[str, Any]], machine: str) -> dict[str, Any] | None:
+        mine = [dict(g) for g in self._ours(guests) if machine_of(g.get("tags")) == machine]
+        if len(mine) > 1:
+            ids = ", ".join(str(g["vmid"]) for g in mine)
+            raise self._fail(
+                f"machine {machine}: VMs {ids} all carry its tag {machine_tag(machine)}, so "
+                "fedi-tui cannot tell which one is the machine; remove the extra ones (or their "
+                "tag) and run again",
+                "refused",
+            )
+        return mine[0] if mine else None
+
+    async def _current(self, node: str, vmid: int, what: str) -> tuple[dict[str, Any], list[str]]:
+        """The config as the VM will run it next (pending values applied), and the keys
+        Proxmox keeps pending until a restart."""
+        rows = await self._call(
+            what,
+            lambda api: api.nodes(node).qemu(vmid).pending.get(),
+            node=node,
+            vmid=vmid,
+            expect="list",
+        )
+        config: dict[str, Any] = {}
+        waiting: list[str] = []
+        for row in rows or []:
+            key = str(row.get("key"))
+            if row.get("delete"):
+                waiting.append(key)
+                continue
+            if "pending" in row:
+                waiting.append(key)
+                config[key] = row["pending"]
+            elif "value" in row:
+                config[key] = row["value"]
+        return config, sorted(waiting)
+
+    # --- the port -----------------------------------------------------------------
+
+    async def list_vms(self) -> list[ObservedVm]:
+        """Every VM of fedi-tui on this cluster (its tag, inside the VMID range), by VMID."""
+        return [self._observed(g) for g in self._ours(await self.guests())]
+
+    async def find_vm(self, machine: str) -> ObservedVm | None:
+        found = self._find(await self.guests(), machine)
+        return self._observed(found) if found is not None else None
+
+    async def create_vm(self, request: VmRequest, on_line: LineSink | None = None) -> ObservedVm:
+        """Clone, configure, resize and start; a VM found by its tags is only brought up to
+        date. The VMID used is in the answer (the proposed one, or the next free one)."""
+        say = self._say(on_line)
+        what = f"create VM {request.machine} on node {request.node}"
+        self._check(request, what)
+        guests = await self.guests()
+        found = self._find(guests, request.machine)
+        if found is not None:
+            say(
+                f"{what}: VM {found['vmid']} on node {visible_line(str(found.get('node')))} is "
+                "there from an earlier run; bringing it up to date"
+            )
+            return await self._reconcile(found, request, say)
+        await self._node_online(request.node, what)
+        source, template = await self._template_node(guests)
+        self._check_disk(request.node, self.spec.template, request.disk_gib, template, what)
+        vmid, mark = await self._clone(
+            machine=request.machine,
+            node=request.node,
+            proposed=request.vmid,
+            source=source,
+            guests=guests,
+            reserved=self._reserved,
+            description=self.description(request.machine),
+            say=say,
+        )
+        try:
+            return await self._finish(vmid, request, mark, say)
+        finally:
+            self._reserved.discard(vmid)
+
+    async def _finish(self, vmid: int, request: VmRequest, mark: str, say: Progress) -> ObservedVm:
+        node = request.node
+        what = f"create VM {vmid} ({request.machine}) on node {node}"
+        tagged = False
+        try:
+            config = await self._config(node, vmid, what)
+            settings = vm_settings(
+                self.spec,
+                config,
+                cores=request.cores,
+                memory_gib=request.memory_gib,
+                address=request.address,
+                ssh_keys=self._ssh_keys(),
+                machine=request.machine,
+                description=self.description(request.machine),
+            )
+            await self._configure(node, vmid, settings, what, say)
+            tagged = True
+            await self._grow_disk(node, vmid, request.disk_gib, config, what, say)
+            await self._start(node, vmid, "stopped", what, say)
+        except ProxmoxError as exc:
+            raise await self._failed_create(
+                exc, vmid, node, request.machine, mark, tagged, say
+            ) from None
+        disk = boot_disk(config)
+        return ObservedVm(
+            vmid=vmid,
+            node=node,
+            running=True,
+            address=request.address,
+            machine=request.machine,
+            cores=request.cores,
+            memory_gib=float(request.memory_gib),
+            disk_gib=max(float(request.disk_gib), (disk[1] if disk else 0) / GIB),
+            created=True,
+        )
+
+    async def _failed_create(
+        self,
+        exc: ProxmoxError,
+        vmid: int,
+        node: str,
+        machine: str,
+        mark: str,
+        tagged: bool,
+        say: Progress,
+    ) -> ProxmoxError:
+        """The error to raise when a step after the clone failed, after tidying up."""
+        if tagged:
+            return ProxmoxError(
+                f"{exc}; VM {vmid} stays on node {node}, tagged for machine {machine}: the "
+                "next apply finishes it (or undeploy removes it)",
+                reason=exc.reason,
+                node=node,
+                vmid=vmid,
+                vm_left=True,
+            )
+        if await self._remove_clone(vmid, node, mark, say):
+            return ProxmoxError(
+                f"{exc}; the half-made VM {vmid} was deleted again",
+                reason=exc.reason,
+                node=node,
+                vmid=vmid,
+            )
+        return ProxmoxError(
+            f"{exc}; the half-made VM {vmid} on node {node} is not tagged and could not be "
+            f"deleted: remove it by hand (`qm destroy {vmid} --purge` on node {node})",
+            reason=exc.reason,
+            node=node,
+            vmid=vmid,
+        )
+
+    async def reconfigure_vm(
+        self, request: VmRequest, on_line: LineSink | None = None
+    ) -> ObservedVm:
+        """Change only what differs, grow the disk (never shrink it), and restart only when
+        Proxmox keeps changes pending until a restart. A stopped VM is started."""
+        say = self._say(on_line)
+        what = f"update VM {request.machine}"
+        self._check(request, what)
+        found = self._find(await self.guests(), request.machine)
+        if found is None:
+            raise self._fail(
+                f"{what}: no VM carries the tags fedi-tui and {machine_tag(request.machine)} "
+                f"inside runtimes.{self.name}.vmids ({self.spec.vmids}); plan again with --live "
+                "to see what is there",
+                "missing",
+                request.node,
+            )
+        return await self._reconcile(found, request, say)
+
+    async def _reconcile(
+        self, found: Mapping[str, Any], request: VmRequest, say: Progress
+    ) -> ObservedVm:
+        vmid, node = int(found["vmid"]), str(found.get("node"))
+        what = f"update VM {vmid} ({request.machine}) on node {node}"
+        if found.get("lock") == "clone":
+            found = await self._settled(vmid, what, say)
+        current, _ = await self._current(node, vmid, what)
+        self._check_disk(node, vmid, request.disk_gib, current, what)
+        wanted = vm_settings(
+            self.spec,
+            current,
+            cores=request.cores,
+            memory_gib=request.memory_gib,
+            address=request.address,
+            ssh_keys=self._ssh_keys(),
+            machine=request.machine,
+            description=self.description(request.machine),
+        )
+        changes = changed_settings(wanted, current)
+        if changes:
+            say(f"{what}: changing {', '.join(sorted(changes))}")
+            await self._configure(node, vmid, changes, what, say)
+        grown = await self._grow_disk(node, vmid, request.disk_gib, current, what, say)
+        restarted = False
+        if found.get("status") == "running":
+            _, waiting = await self._current(node, vmid, what)
+            if waiting:
+                say(f"{what}: {', '.join(waiting)} take effect at a restart; restarting")
+                await self._restart(node, vmid, what, say)
+                restarted = True
+        else:
+            await self._start(node, vmid, found.get("status"), what, say)
+        if not (changes or grown or restarted):
+            say(f"{what}: nothing to change")
+        disk = boot_disk(current)
+        configured = address_of(current.get("ipconfig0"))
+        return ObservedVm(
+            vmid=vmid,
+            node=node,
+            running=True,
+            address=configured if configured and self._inside(configured) else request.address,
+            machine=request.machine,
+            cores=request.cores,
+            memory_gib=float(request.memory_gib),
+            disk_gib=max(float(request.disk_gib), (disk[1] if disk else 0) / GIB),
+            restarted=restarted,
+        )
+
+    async def _restart(self, node: str, vmid: int, what: str, say: Progress) -> None:
+        """Reboot so pending changes apply; if the guest does not go down, stop and start."""
+        try:
+            await self._power(
+                node, vmid, "reboot", f"{what}: restart", say, timeout=self.shutdown_timeout
+            )
+        except ProxmoxError as exc:
+            if exc.reason in ("auth", "permission", "offline", "quorum", "refused"):
+                raise
+            say(f"{what}: the reboot failed ({exc.reason}); stopping and starting it")
+            await self._power(node, vmid, "stop", f"{what}: stop hard", say)
+            await self._power(node, vmid, "start", f"{what}: start", say)
+
+    async def guest(
+        self, vmid: int, node: str, *, wait: float = 0.0, on_line: LineSink | None = None
+    ) -> ObservedVm:
+        """The VM now; when it runs, its guest agent is asked (for up to *wait* seconds)
+        for addresses inside the runtime's network and the SSH host key."""
+        say = self._say(on_line)
+        what = f"look at VM {vmid}"
+        found = await self._need(vmid, what, node, say)
+        node = str(found.get("node"))
+        config = await self._config(node, vmid, what)
+        configured = address_of(config.get("ipconfig0"))
+        if configured is not None and not self._inside(configured):
+            say(
+                f"{what}: its ipconfig0 address {visible_line(configured)} is outside "
+                f"{self.spec.network.cidr}: not used"
+            )
+            configured = None
+        address, host_key = configured, None
+        if found.get("status") == "running":
+            seen, host_key = await self._agent_facts(node, vmid, configured, wait, say)
+            address = seen or configured
+        return self._observed(found, address=address, host_key=host_key)
+
+    async def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
+        """Shut the VM down (ACPI) for ``shutdown_timeout`` seconds, then stop it hard."""
+        say = self._say(on_line)
+        what = f"stop VM {vmid} on node {node}"
+        found = await self._need(vmid, what, node, say)
+        await self._stop(
+            str(found["node"]), vmid, found.get("status"), what, self.shutdown_timeout, say
+        )
+
+    async def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
+        """Stop, delete with its disks, and confirm it is gone; done if it is gone already."""
+        say = self._say(on_line)
+        what = f"destroy VM {vmid} on node {node}"
+        found = await self._owned(vmid, what, node, say)
+        if found is None:
+            say(f"{what}: already gone")
+            return
+        node = str(found["node"])
+        if found.get("status") != "stopped":
+            await self._stop(
+                node,
+                vmid,
+                found.get("status"),
+                f"{what}: stop it first",
+                self.shutdown_timeout,
+                say,
+            )
+        await self._delete(node, vmid, what, say)
+
+    async def close(self) -> None:
+        self.close_now()

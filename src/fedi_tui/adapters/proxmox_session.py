@@ -1,6 +1,6 @@
-"""The plumbing of the Proxmox client: the proxmoxer connection, calls in a worker thread
-with readable errors and retries, changes limited per cluster, task waiting with the task
-log streamed, and finding guests. See :mod:`fedi_tui.adapters.proxmox`.
+"""The plumbing of the Proxmox client: the proxmoxer connection, calls in a daemon thread
+with readable errors and retries, and finding guests. Changes and their tasks are in
+:mod:`~fedi_tui.adapters.proxmox_tasks`; see :mod:`fedi_tui.adapters.proxmox`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -23,10 +23,8 @@ from fedi_tui.adapters.proxmox_errors import (
     ProxmoxError,
     Reason,
     Where,
-    advice_for,
     explain,
     pve_message,
-    reason_of,
 )
 from fedi_tui.adapters.proxmox_http import Shape, in_thread, shape_problem
 from fedi_tui.adapters.proxmox_retry import LoopSemaphore, backoff, retry_kind
@@ -116,6 +114,8 @@ class ProxmoxSession:
         self._mutations = LoopSemaphore(spec.max_mutations)
         self._reserved: set[int] = set()
         """VMIDs this client is cloning to right now."""
+        self._template: tuple[str, dict[str, Any]] | None = None
+        self._template_lock = LoopSemaphore(1)
 
     # --- plumbing ------------------------------------------------------------
 
@@ -262,128 +262,14 @@ class ProxmoxSession:
             raise self._where.not_proxmox(what, problem, expected=_EXPECTED[expect])
         return result
 
-    async def _mutate(
-        self,
-        what: str,
-        fn: Callable[[Any], Any],
-        *,
-        node: str,
-        vmid: int | None,
-        say: Progress,
-        safe: bool = True,
-        task: str | None = None,
-    ) -> None:
-        """A change: the request and the task it starts, inside the cluster's limit of
-        concurrent mutations (``max_mutations``), retried as a whole while a lock holds it
-        up (and on passing failures when *safe*). *task* names the step in messages."""
-        label = f"{what}: {task}" if task else what
-
-        async def once() -> None:
-            async with self._mutations.get():
-                upid = await self._attempt(fn)
-                if upid is None or upid == "":  # done at once (a synchronous call)
-                    return
-                await self._wait(self._upid(upid, label), label, vmid=vmid, say=say)
-
-        await self._retrying(label, once, safe=safe, say=say, node=node, vmid=vmid)
-
     async def _attempt(self, fn: Callable[[Any], T]) -> T:
         """One request, not retried, its exceptions as proxmoxer/requests raise them."""
         return await in_thread(lambda: fn(self._connect()))
-
-    def _upid(self, value: object, what: str) -> str:
-        """A task id, or a clear error that this is not what Proxmox answers."""
-        if isinstance(value, str) and value.startswith("UPID:") and len(value.split(":")) >= 8:
-            return value
-        got = (
-            f"{visible_line(value)[:60]!r}"
-            if isinstance(value, str)
-            else str(shape_problem(value, "str"))
-        )
-        raise self._where.not_proxmox(what, got, expected="a task id (UPID)")
 
     def _fail(
         self, message: str, reason: Reason, node: str | None = None, vmid: int | None = None
     ) -> ProxmoxError:
         return ProxmoxError(f"{self._where.prefix}: {message}", reason=reason, node=node, vmid=vmid)
-
-    async def _wait(self, upid: str, what: str, *, vmid: int | None, say: Progress) -> None:
-        """Wait for a task to stop, streaming its log lines, then insist on its exit status."""
-        fields = upid.split(":")
-        node, kind = fields[1], visible_line(fields[5])
-        loop = asyncio.get_running_loop()
-        start = reported = pulled = loop.time()
-        delay = self.poll_interval
-        seen = 0
-        unreadable = False
-
-        async def pull_log() -> None:
-            nonlocal seen, unreadable
-            if unreadable:
-                return
-            try:
-                entries = await self._call(
-                    f"{what}: read the task log",
-                    lambda api: api.nodes(node).tasks(upid).log.get(start=seen, limit=500),
-                    node=node,
-                    vmid=vmid,
-                    expect="list",
-                )
-            except ProxmoxError as exc:
-                unreadable = True
-                say(f"{what}: the task log cannot be read ({exc.reason}); going on without it")
-                return
-            for entry in entries or []:
-                say(f"{kind}: {visible_line(str(entry.get('t', '')))}")
-            seen += len(entries or [])
-
-        say(f"{what}: started")
-        while True:
-            status: Mapping[str, Any] = await self._call(
-                f"{what}: read the task status",
-                lambda api: api.nodes(node).tasks(upid).status.get(),
-                node=node,
-                vmid=vmid,
-                expect="dict",
-            )
-            if status.get("status") == "stopped":
-                await pull_log()
-                break
-            now = loop.time()
-            if now - start > self.task_timeout:
-                raise self._fail(
-                    f"{what}: the task is still running on node {node} after "
-                    f"{self.task_timeout:g} s; it carries on there ({visible_line(upid)}): wait "
-                    "for it in the node's task list, then run again",
-                    "timeout",
-                    node,
-                    vmid,
-                )
-            if now - pulled >= 1.0:
-                await pull_log()
-                pulled = now
-            if now - reported >= 5.0:
-                say(f"{what}: running ({now - start:.0f} s)")
-                reported = now
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 2.0)
-        exit_status = self._where.scrub(str(status.get("exitstatus", "")))
-        if exit_status == "OK":
-            say(f"{what}: done")
-            return
-        if exit_status.startswith("WARNINGS"):
-            say(f"{what}: done with {exit_status.lower()}; see the task log on node {node}")
-            return
-        advice = advice_for(exit_status, node=node, vmid=vmid, storage=self.spec.storage)
-        reason = reason_of(exit_status, "task")
-        on = "" if f"node {node}" in what else f" on node {node}"
-        raise self._fail(
-            f"{what} failed: the Proxmox task{on} ended with “{exit_status}”; "
-            f"{advice} (task {visible_line(upid)})",
-            reason,
-            node,
-            vmid,
-        )
 
     # --- reading -------------------------------------------------------------
 
@@ -392,16 +278,17 @@ class ProxmoxSession:
         data = await self._call(
             "list the guests", lambda api: api.cluster.resources.get(type="vm"), expect="list"
         )
-        found = []
-        for guest in data or []:
-            if guest.get("type") not in ("qemu", "lxc"):
-                continue
-            try:
-                guest["vmid"] = int(guest.get("vmid", -1))
-            except (TypeError, ValueError):
-                continue
-            found.append(guest)
-        return found
+        return _guests_of(data or [])
+
+    async def _resources(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Guests (as :meth:`guests`) and node name → status, from one request."""
+        data = await self._call(
+            "list the guests and nodes", lambda api: api.cluster.resources.get(), expect="list"
+        )
+        nodes = {
+            str(n.get("node")): str(n.get("status")) for n in data or [] if n.get("type") == "node"
+        }
+        return _guests_of(data or []), nodes
 
     async def _listed(self, vmid: int) -> dict[str, Any] | None:
         """The guest's entry of ``/cluster/resources``, or None."""
@@ -448,3 +335,17 @@ class ProxmoxSession:
                 vmid,
             )
         return found
+
+
+def _guests_of(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The VMs and containers of a ``/cluster/resources`` answer, with integer VMIDs."""
+    found = []
+    for guest in data:
+        if guest.get("type") not in ("qemu", "lxc"):
+            continue
+        try:
+            guest["vmid"] = int(guest.get("vmid", -1))
+        except (TypeError, ValueError):
+            continue
+        found.append(guest)
+    return found

@@ -15,7 +15,8 @@ from typing import Any
 
 from fedi_tui.adapters.proxmox_config import GIB, boot_disk, has_cloud_init
 from fedi_tui.adapters.proxmox_errors import ProxmoxError
-from fedi_tui.adapters.proxmox_session import Progress, ProxmoxSession
+from fedi_tui.adapters.proxmox_session import Progress
+from fedi_tui.adapters.proxmox_tasks import ProxmoxTasks
 from fedi_tui.core.text import visible_line
 
 __all__ = ["ProxmoxVms"]
@@ -24,26 +25,25 @@ _MAX_TAKEN = 16
 """VMIDs tried when others take them between our look and our clone."""
 
 
-class ProxmoxVms(ProxmoxSession):
+class ProxmoxVms(ProxmoxTasks):
     """The VM operations the Hypervisor port is built from."""
 
     # --- clone -----------------------------------------------------------------
 
-    async def _node_online(self, node: str, what: str) -> None:
-        """Refuse a node that is not in the cluster or offline, before anything is made."""
-        nodes = await self._call("list the nodes", lambda api: api.nodes.get(), expect="list")
-        state = {str(n.get("node")): str(n.get("status")) for n in nodes or []}
-        if node not in state:
+    def _node_online(self, node: str, nodes: Mapping[str, str], what: str) -> None:
+        """Refuse a node that is not in the cluster or offline (*nodes*: name → status),
+        before anything is made."""
+        if node not in nodes:
             raise self._fail(
                 f"{what}: node {node} is not in the cluster (it has: "
-                f"{', '.join(sorted(visible_line(n) for n in state)) or 'none'}); fix "
+                f"{', '.join(sorted(visible_line(n) for n in nodes)) or 'none'}); fix "
                 f"runtimes.{self.name}.nodes",
                 "missing",
                 node,
             )
-        if state[node] != "online":
+        if nodes[node] != "online":
             raise self._fail(
-                f"{what}: node {node} is {visible_line(state[node])}: nothing was created; bring "
+                f"{what}: node {node} is {visible_line(nodes[node])}: nothing was created; bring "
                 "the node back, or plan again with --live so the machine is placed elsewhere",
                 "offline",
                 node,
@@ -52,7 +52,16 @@ class ProxmoxVms(ProxmoxSession):
     async def _template_node(
         self, guests: Sequence[Mapping[str, Any]]
     ) -> tuple[str, dict[str, Any]]:
-        """The node holding the template, and the template's config."""
+        """The node holding the template, and the template's config (read once per client:
+        many creates at once ask for it)."""
+        async with self._template_lock.get():
+            if self._template is None:
+                self._template = await self._read_template(guests)
+            return self._template
+
+    async def _read_template(
+        self, guests: Sequence[Mapping[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
         template = self.spec.template
         found = next((g for g in guests if g["vmid"] == template), None)
         where = f"runtimes.{self.name}.template"

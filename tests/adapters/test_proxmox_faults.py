@@ -321,6 +321,24 @@ def test_a_clone_whose_answer_was_lost_is_not_made_twice(
     assert_no_untracked(pve, before)
 
 
+def test_a_clone_that_cannot_be_followed_is_deleted_again(pve: FakePve, hv: ProxmoxClient) -> None:
+    """The clone was made, but the network fails while fedi-tui follows its task: the
+    clone (found by its one-time mark) is deleted once the network is back."""
+    before = vmids(pve)
+    lines = Lines()
+    lines.when("clone template 9000: started", lambda: pve.flaky_network(drop_rate=1.0))
+    lines.when(
+        "list the guests: the connection was dropped", lambda: pve.flaky_network(drop_rate=0)
+    )
+    with pytest.raises(ProxmoxError) as err:
+        run(hv.create_vm(vm_request("coop-web", 10000), lines))
+    assert err.value.reason == "connect" and not err.value.vm_left
+    assert "read the task status: lost the connection" in str(err.value)
+    assert "may be left" not in str(err.value)
+    assert [t["type"] for t in pve.tasklog] == ["qmclone", "qmdestroy"]
+    assert vmids(pve) == before
+
+
 def test_a_vmid_taken_between_the_look_and_the_clone_moves_on(
     pve: FakePve, hv: ProxmoxClient
 ) -> None:
@@ -330,7 +348,7 @@ def test_a_vmid_taken_between_the_look_and_the_clone_moves_on(
     lines.when("cloning template 9000", lambda: pve.add_vm(10000, "intruder", node="pve2"))
     vm = run(hv.create_vm(vm_request("coop-web", 10000), lines))
     assert vm.vmid == 10001
-    assert lines.has("VMID 10000 was taken meanwhile (by someone else); trying the next")
+    assert lines.has("VMID 10000 was taken meanwhile (by someone else); next one")
     assert pve.vm(10000).name == "intruder" and "tags" not in pve.vm(10000).config
     assert_no_untracked(pve, before | {10000})
 

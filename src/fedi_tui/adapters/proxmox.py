@@ -52,6 +52,7 @@ from fedi_tui.adapters.proxmox_session import Progress
 from fedi_tui.core.deploy.observed import ObservedFacts, ObservedNode, ObservedRuntime
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.text import visible_line
 
 __all__ = ["Progress", "ProxmoxClient", "ProxmoxError", "observe_runtimes"]
 
@@ -70,9 +71,10 @@ class ProxmoxClient(ProxmoxMachines):
         known = {str(n.get("node")): n for n in nodes or []}
         missing = sorted(set(self.spec.nodes) - set(known))
         if missing:
+            has = ", ".join(sorted(visible_line(k) for k in known)) or "none"
             raise self._fail(
                 f"node {', '.join(missing)} of runtimes.{self.name}.nodes is not in the cluster "
-                f"(it has: {', '.join(sorted(known)) or 'none'}); fix the node names in fedi.toml",
+                f"(it has: {has}); fix the node names in fedi.toml",
                 "missing",
             )
         guests = await self.guests()

@@ -30,7 +30,7 @@ from fedi_tui.adapters.proxmox_config import (
 )
 from fedi_tui.adapters.proxmox_errors import ProxmoxError
 from fedi_tui.adapters.proxmox_reconcile import ProxmoxReconcile
-from fedi_tui.adapters.proxmox_session import Progress
+from fedi_tui.adapters.proxmox_session import Progress, with_sink
 from fedi_tui.core.deploy.ports import LineSink, ObservedVm, VmRequest
 from fedi_tui.core.text import visible_line
 
@@ -128,6 +128,7 @@ class ProxmoxMachines(ProxmoxReconcile):
         found = self._find(await self.guests(), machine)
         return self._observed(found) if found is not None else None
 
+    @with_sink
     async def create_vm(self, request: VmRequest, on_line: LineSink | None = None) -> ObservedVm:
         """Clone, configure, resize and start; a VM found by its tags is only brought up to
         date. The VMID used is in the answer (the proposed one, or the next free one)."""
@@ -219,7 +220,7 @@ class ProxmoxMachines(ProxmoxReconcile):
                 vmid=vmid,
                 vm_left=True,
             )
-        if await self._remove_clone(vmid, node, mark, say):
+        if await self._remove_clone(vmid, mark, say):
             return ProxmoxError(
                 f"{exc}; the half-made VM {vmid} was deleted again",
                 reason=exc.reason,
@@ -234,6 +235,7 @@ class ProxmoxMachines(ProxmoxReconcile):
             vmid=vmid,
         )
 
+    @with_sink
     async def reconfigure_vm(
         self, request: VmRequest, on_line: LineSink | None = None
     ) -> ObservedVm:
@@ -253,6 +255,7 @@ class ProxmoxMachines(ProxmoxReconcile):
             )
         return await self._reconcile(found, request, say)
 
+    @with_sink
     async def guest(
         self, vmid: int, node: str, *, wait: float = 0.0, on_line: LineSink | None = None
     ) -> ObservedVm:
@@ -276,6 +279,7 @@ class ProxmoxMachines(ProxmoxReconcile):
             address = seen or configured
         return self._observed(found, address=address, host_key=host_key)
 
+    @with_sink
     async def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
         """Shut the VM down (ACPI) for ``shutdown_timeout`` seconds, then stop it hard."""
         say = self._say(on_line)
@@ -285,6 +289,7 @@ class ProxmoxMachines(ProxmoxReconcile):
             str(found["node"]), vmid, found.get("status"), what, self.shutdown_timeout, say
         )
 
+    @with_sink
     async def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
         """Stop, delete with its disks, and confirm it is gone; done if it is gone already."""
         say = self._say(on_line)

@@ -16,7 +16,7 @@ from fedi_tui.adapters.proxmox_config import (
     vm_settings,
 )
 from fedi_tui.adapters.proxmox_errors import ProxmoxError
-from fedi_tui.adapters.proxmox_session import Progress
+from fedi_tui.adapters.proxmox_session import SINK, Progress
 from fedi_tui.core.deploy.ports import LineSink, ObservedVm, VmRequest
 from fedi_tui.core.text import visible_line
 
@@ -27,9 +27,12 @@ class ProxmoxReconcile(ProxmoxAgent):
     """What a VM of fedi-tui's should look like, and making it so."""
 
     def _say(self, on_line: LineSink | None) -> Progress:
-        if on_line is None:
-            return self.on_progress
-        return lambda text: on_line("stdout", text)
+        """The sink for this port call's messages (use in methods decorated ``with_sink``)."""
+        say: Progress = (
+            self.on_progress if on_line is None else (lambda text: on_line("stdout", text))
+        )
+        SINK.set(say)
+        return say
 
     def description(self, machine: str) -> str:
         """The VM description: managed by fedi-tui, which machine, from which state file."""

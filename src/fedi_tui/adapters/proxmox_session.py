@@ -6,12 +6,14 @@ with readable errors and retries, and finding guests. Changes and their tasks ar
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import threading
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -38,6 +40,26 @@ __all__ = ["Progress", "ProxmoxSession"]
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
+P = ParamSpec("P")
+SINK: ContextVar[Progress | None] = ContextVar("proxmox_sink", default=None)
+"""Where the messages of the port call running in this task go (its on_line), so that
+retries deep down report to the caller who asked, not to the client's default."""
+
+
+def with_sink(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Give a port method its own :data:`SINK`, reset when it returns."""
+
+    @functools.wraps(method)
+    async def scoped(*args: P.args, **kwargs: P.kwargs) -> T:
+        token = SINK.set(None)
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            SINK.reset(token)
+
+    return scoped
+
+
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header can carry
 _EXPECTED = {"list": "a list of objects", "dict": "an object", "str": "a string", "any": "data"}
 
@@ -224,6 +246,10 @@ class ProxmoxSession:
             attempt += 1
             await asyncio.sleep(delay)
 
+    def _progress(self) -> Progress:
+        """The sink of the port call running now, else the client's ``on_progress``."""
+        return SINK.get() or self.on_progress
+
     def _why(self, exc: BaseException) -> str:
         """A few words on a failure that is about to be retried."""
         if isinstance(exc, ResourceException):
@@ -253,7 +279,7 @@ class ProxmoxSession:
             what,
             lambda: self._attempt(fn),
             safe=safe,
-            say=say or self.on_progress,
+            say=say or self._progress(),
             node=node,
             vmid=vmid,
         )

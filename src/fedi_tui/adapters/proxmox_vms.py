@@ -139,16 +139,33 @@ class ProxmoxVms(ProxmoxTasks):
                 await self._clone_to(vmid, source, node, machine, f"{description}\n{mark}", say)
             except ProxmoxError as exc:
                 reserved.discard(vmid)
-                if "already exists" not in str(exc):
-                    raise
-                say(f"{what}: VMID {vmid} was taken meanwhile (by someone else); trying the next")
-                continue
+                if "already exists" in str(exc):
+                    say(f"{what}: VMID {vmid} was taken meanwhile (by someone else); next one")
+                    continue
+                raise await self._clone_failed(exc, vmid, mark, say) from None
             return vmid, mark
         raise self._fail(
             f"{what}: {_MAX_TAKEN} VMIDs in a row were taken while cloning; something else is "
             "creating guests in the same range — give fedi-tui a range of its own",
             "refused",
             node,
+        )
+
+    async def _clone_failed(
+        self, exc: ProxmoxError, vmid: int, mark: str, say: Progress
+    ) -> ProxmoxError:
+        """The error for a clone that failed: if the request may have made a VM (an answer
+        lost, a task that could not be followed), that VM is looked for and deleted."""
+        if exc.reason in ("auth", "permission", "quorum", "offline", "tls", "missing"):
+            return exc  # refused before anything was made
+        if await self._remove_clone(vmid, mark, say):
+            return exc
+        return ProxmoxError(
+            f"{exc}; a half-made VM {vmid} (not tagged) may be left: check with `qm list` and "
+            f"remove it (`qm destroy {vmid} --purge`) if it is there",
+            reason=exc.reason,
+            node=exc.node,
+            vmid=vmid,
         )
 
     async def _clone_to(
@@ -214,17 +231,19 @@ class ProxmoxVms(ProxmoxTasks):
                 )
             await asyncio.sleep(self.poll_interval)
 
-    async def _remove_clone(self, vmid: int, node: str, mark: str, say: Progress) -> bool:
+    async def _remove_clone(self, vmid: int, mark: str, say: Progress) -> bool:
         """Delete the clone this call made and could not finish, if it still carries *mark*
-        (it is untagged, so no other rule allows touching it). True when it is gone."""
+        (it is untagged, so no other rule allows touching it; a clone still running is
+        waited for, as a held lock). True when no VM of this call's is left under *vmid*."""
         what = f"remove the half-made VM {vmid}"
         try:
             found = await self._listed(vmid)
             if found is None:
                 return True
+            node = str(found.get("node"))
             config = await self._config(node, vmid, what)
             if mark not in str(config.get("description", "")):
-                return False
+                return True  # someone else's VM: none of this call's is there
             await self._mutate(
                 what,
                 lambda api: (

@@ -271,7 +271,8 @@ class Hypervisor(Protocol):
 
     async def create_vm(self, request: VmRequest, on_line: LineSink | None = None) -> ObservedVm:
         """Clone, configure, resize and start; idempotent (finds the VM by its tags and
-        only brings it up to date)."""
+        only brings it up to date). Returns once the VM is started, without waiting for it
+        to boot: `guest(…, wait=…)` then reads what its guest agent says."""
         ...
 
     async def reconfigure_vm(

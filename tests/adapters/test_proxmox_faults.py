@@ -339,6 +339,33 @@ def test_a_clone_that_cannot_be_followed_is_deleted_again(pve: FakePve, hv: Prox
     assert vmids(pve) == before
 
 
+def test_a_tagging_whose_answers_were_lost_leaves_a_tracked_vm(
+    pve: FakePve, hv: ProxmoxClient, api: Any
+) -> None:
+    """Every answer to the change that tags the clone is lost, but Proxmox made the
+    change (the test carries out the request itself, from fakepve's log): the VM is
+    tagged, so it is reported as left for the next run, not deleted or forgotten."""
+    before = vmids(pve)
+    pve.fail("POST", "/nodes/pve1/qemu/10000/config", 502, "Bad Gateway", times=4)
+    lines = Lines()
+
+    def carry_out() -> None:  # past the injected failure, which fedi-tui keeps meeting
+        body = next(
+            b for m, p, b in pve.requests if m == "POST" and p.endswith("/qemu/10000/config")
+        )
+        rule = pve.failures.pop(("POST", "/nodes/pve1/qemu/10000/config"))
+        api.nodes("pve1").qemu(10000).config.post(**dict(parse_qsl(body.decode())))
+        pve.failures[("POST", "/nodes/pve1/qemu/10000/config")] = rule
+
+    lines.when("Proxmox said 502 Bad Gateway; trying again", carry_out)
+    with pytest.raises(ProxmoxError) as err:
+        run(hv.create_vm(vm_request("coop-web", 10000), lines))
+    assert err.value.vm_left and err.value.vmid == 10000
+    assert "tagged for machine coop-web: the next apply finishes it" in str(err.value)
+    assert pve.vm(10000) is not None
+    assert_no_untracked(pve, before)
+
+
 def test_a_vmid_taken_between_the_look_and_the_clone_moves_on(
     pve: FakePve, hv: ProxmoxClient
 ) -> None:

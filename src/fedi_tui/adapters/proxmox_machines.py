@@ -15,6 +15,7 @@ say to remove it by hand, naming the VMID and the command.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -211,6 +212,10 @@ class ProxmoxMachines(ProxmoxReconcile):
         say: Progress,
     ) -> ProxmoxError:
         """The error to raise when a step after the clone failed, after tidying up."""
+        if not tagged:  # the change that tags it may have been made, its answer lost
+            with contextlib.suppress(ProxmoxError):
+                listed = await self._listed(vmid)
+                tagged = listed is not None and owns(self.spec, listed)
         if tagged:
             return ProxmoxError(
                 f"{exc}; VM {vmid} stays on node {node}, tagged for machine {machine}: the "

@@ -18,7 +18,7 @@ from fakepve import FakePve  # type: ignore[import-untyped]
 from fedi_tui.adapters.probe import fingerprint_of_der
 from fedi_tui.adapters.proxmox import ProxmoxClient, ProxmoxError
 from fedi_tui.core.deploy.ports import VmRequest
-from tests.adapters.proxmox_fixtures import ENV, TOKEN, client, fedi_vm, pve, run, runtime
+from tests.adapters.proxmox_fixtures import ENV, TOKEN, Lines, client, fedi_vm, pve, run, runtime
 from tests.fixtures.rawhttps import RawServer
 
 pytestmark = pytest.mark.real
@@ -105,11 +105,15 @@ def test_task_error_text_is_made_visible(pve: FakePve, client: ProxmoxClient) ->
     fedi_vm(pve, 10010, config={"tags": "fedi-tui;fedi-tui.coop-web"})
     pve.vm(10010).start_error = "boom\x1b[2K\x1b]0;owned\x07"
     request = VmRequest("coop-web", "pve1", 10010, 2, 2, 20, "127.0.10.20")
+    lines = Lines()
     with pytest.raises(ProxmoxError) as err:
-        run(client.reconfigure_vm(request))
+        run(client.reconfigure_vm(request, lines))
     assert err.value.reason == "task"
     assert "\x1b" not in str(err.value)
     assert "boom\\x1b[2K\\x1b]0;owned\\x07" in str(err.value)
+    # The task log line the sink received too.
+    assert lines.has("qmstart: TASK ERROR: boom\\x1b[2K\\x1b]0;owned\\x07")
+    assert not [line for line in lines.lines if "\x1b" in line or "\x07" in line]
 
 
 def test_a_silent_tls_handshake_times_out_and_the_error_says_how_long(tmp_path: Path) -> None:

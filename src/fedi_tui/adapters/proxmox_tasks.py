@@ -82,7 +82,7 @@ class ProxmoxTasks(ProxmoxSession):
                 say(f"{what}: the task log cannot be read ({exc.reason}); going on without it")
                 return
             for entry in entries or []:
-                say(f"{kind}: {visible_line(str(entry.get('t', '')))}")
+                say(f"{kind}: {self._where.scrub(str(entry.get('t', '')))}")
             seen += len(entries or [])
 
         say(f"{what}: started")

@@ -240,9 +240,13 @@ class ObservedVm:
 
 
 class HypervisorError(FediError):
-    """A hypervisor call failed. When a VM of fedi-tui's is left behind (half created,
-    or failed while changing), `vmid` and `node` name it: it carries fedi-tui's tags, so
-    the next plan finds it and either finishes or removes it."""
+    """A hypervisor call failed; `vmid` and `node` name the VM concerned, when there is one.
+
+    `vm_left`: a VM of fedi-tui's stays behind under `vmid` (half created, or failed while
+    changing). It carries fedi-tui's tags, so the next plan finds it and either finishes
+    or removes it: record it as failed. Without `vm_left`, a failed create left no VM that
+    fedi-tui could find again; in the rare case that an untagged one may remain (the
+    cluster refused even its removal), the message says so and how to remove it."""
 
     def __init__(
         self,

@@ -37,6 +37,18 @@ Proxmox API's JSON is a clear error naming the runtime (see
 control characters made visible.
 
 The token's secret is resolved on first use and never logged or put in a message.
+
+**Wiring.** One client per runtime, for the whole run (the mutation limit and the VMIDs
+being cloned to are per client): ``ProxmoxClient(name, spec, state_file=<fedi.toml>,
+login_key=<the text of ssh.key's .pub>)``.
+
+**Modules**, each building on the one before: ``proxmox_session`` (connection, calls,
+retries, guest lists), ``proxmox_tasks`` (changes within the limit, task waiting),
+``proxmox_vms`` (clone with VMID allocation, configure, grow, power, delete),
+``proxmox_agent`` (guest agent), ``proxmox_reconcile`` (bringing a VM up to date),
+``proxmox_machines`` (the port), and this one (observe). Pure helpers are in
+``proxmox_config``, failures in ``proxmox_errors`` and ``proxmox_retry``, the HTTP rules
+in ``proxmox_http`` and ``proxmox_tls``.
 """
 
 from __future__ import annotations

@@ -164,6 +164,17 @@ def test_a_size_change_reconfigures_restarts_and_does_not_recreate(
     assert lines.has("cores, memory take effect at a restart; restarting")
 
 
+def test_a_new_address_is_given_through_cloud_init_and_answered(
+    pve: FakePve, hv: ProxmoxClient, api: Any
+) -> None:
+    run(hv.create_vm(vm_request("coop-web", 10000)))
+    apply_resizes(pve)
+    vm = run(hv.create_vm(vm_request("coop-web", 10000, address="127.0.10.99")))
+    assert (vm.address, vm.restarted) == ("127.0.10.99", True)
+    cfg = api.nodes("pve1").qemu(10000).config.get()
+    assert cfg["ipconfig0"] == "ip=127.0.10.99/24,gw=127.0.10.1"
+
+
 def test_growing_only_the_disk_needs_no_restart(pve: FakePve, hv: ProxmoxClient) -> None:
     run(hv.create_vm(vm_request("coop-web", 10000, disk_gib=20)))
     apply_resizes(pve)

@@ -10,7 +10,6 @@ from typing import Any
 from fedi_tui.adapters.proxmox_agent import ProxmoxAgent
 from fedi_tui.adapters.proxmox_config import (
     GIB,
-    address_of,
     boot_disk,
     changed_settings,
     vm_settings,
@@ -106,12 +105,11 @@ class ProxmoxReconcile(ProxmoxAgent):
         if not (changes or grown or restarted):
             say(f"{what}: nothing to change")
         disk = boot_disk(current)
-        configured = address_of(current.get("ipconfig0"))
         return ObservedVm(
             vmid=vmid,
             node=node,
             running=True,
-            address=configured if configured and self._inside(configured) else request.address,
+            address=request.address,  # what ipconfig0 says now (it was set if it differed)
             machine=request.machine,
             cores=request.cores,
             memory_gib=float(request.memory_gib),

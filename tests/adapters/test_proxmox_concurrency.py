@@ -38,14 +38,15 @@ __all__ = ["pve"]  # fixture
 _POLL = re.compile(r"/tasks/(UPID:[^/]+)/status$")
 
 
-def on_ceph(pve: FakePve, fakepve_cafile: str, limit: int) -> ProxmoxRuntimeSpec:
-    """Template and VM disks on a slow Ceph pool (0.2 s per clone or start here)."""
+def on_ceph(pve: FakePve, fakepve_cafile: str, limit: int, slow: int = 20) -> ProxmoxRuntimeSpec:
+    """Template and VM disks on a slow Ceph pool (*slow* PVE seconds per clone or start:
+    0.2 s here by default)."""
     pve.add_ceph_storage("ceph-vm")
     pve.storages["ceph-vm"]["volumes"] = {
         "base-9000-disk-0": {"content": "images", "size": 8 << 30, "vmid": 9000, "format": "raw"}
     }
     pve.vm(9000).config["scsi0"] = TEMPLATE_DISK.replace("local-lvm:", "ceph-vm:")
-    pve.ceph_slow(20)
+    pve.ceph_slow(slow)
     data = runtime(pve.url, ca_file=fakepve_cafile).model_dump(mode="json", by_alias=True)
     return ProxmoxRuntimeSpec.model_validate(data | {"storage": "ceph-vm", "max_mutations": limit})
 
@@ -95,7 +96,8 @@ def test_twenty_at_once_respect_the_mutation_limit(pve: FakePve, fakepve_cafile:
 
 @pytest.mark.fakepve(time_scale=0.01)
 def test_the_measure_sees_more_when_the_limit_is_high(pve: FakePve, fakepve_cafile: str) -> None:
-    hv = hypervisor(pve, fakepve_cafile, spec=on_ceph(pve, fakepve_cafile, 20))
+    # Slower tasks than above: the creates overlap even if this machine is busy.
+    hv = hypervisor(pve, fakepve_cafile, spec=on_ceph(pve, fakepve_cafile, 20, slow=50))
     create_twenty(hv)
     assert most_at_once(pve.requests) > 4
 

@@ -314,6 +314,38 @@ def test_an_agent_address_outside_the_network_is_never_used(
     assert run(hv.guest(10000, "pve1")).address == "127.0.10.10"  # the configured one first
 
 
+def test_create_reads_the_agent_when_the_template_enables_it(
+    pve: FakePve, fakepve_cafile: str
+) -> None:
+    """The engine pins the host key create_vm answers with: with the agent on in the
+    template, create waits for it (here it comes up when the start task ends)."""
+    pve.vm(9000).config["agent"] = "enabled=1,fstrim_cloned_disks=1"
+    hv = hypervisor(pve, fakepve_cafile, agent_wait=5)
+    lines = Lines()
+
+    def boot() -> None:
+        pve.vm(10000).agent = {
+            "interfaces": interfaces("192.0.2.10", "127.0.10.10"),
+            "files": {HOST_KEY_FILE: HOST_KEY + " root@coop-web\n"},
+        }
+
+    lines.when("qmstart: TASK OK", boot)
+    vm = run(hv.create_vm(vm_request("coop-web", 10000), lines))
+    assert (vm.address, vm.host_key) == ("127.0.10.10", HOST_KEY)
+    assert lines.has("waiting up to 5 s for the guest agent")
+
+
+def test_create_goes_on_without_a_host_key_when_the_agent_stays_silent(
+    pve: FakePve, fakepve_cafile: str
+) -> None:
+    pve.vm(9000).config["agent"] = "1"
+    hv = hypervisor(pve, fakepve_cafile, agent_wait=0.3)
+    lines = Lines()
+    vm = run(hv.create_vm(vm_request("coop-web", 10000), lines))
+    assert (vm.vmid, vm.running, vm.address, vm.host_key) == (10000, True, "127.0.10.10", None)
+    assert lines.has("QEMU guest agent is not running")
+
+
 def test_without_an_agent_there_is_no_host_key_and_the_configured_address(
     pve: FakePve, hv: ProxmoxClient
 ) -> None:

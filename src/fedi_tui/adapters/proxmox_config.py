@@ -117,6 +117,16 @@ def with_tags(existing: object, machine: str) -> str:
     return ";".join(sorted(kept | {TAG, machine_tag(machine)}))
 
 
+def agent_enabled(config: Mapping[str, Any]) -> bool:
+    """True when the VM's ``agent`` option turns the QEMU guest agent on (``1``,
+    ``enabled=1,…``)."""
+    for part in str(config.get("agent", "0")).split(","):
+        key, sep, value = part.partition("=")
+        if (not sep and key.strip() == "1") or (key.strip() == "enabled" and value.strip() == "1"):
+            return True
+    return False
+
+
 def address_of(ipconfig: object) -> str | None:
     """The address of an ``ipconfig0`` value (``ip=127.0.10.10/24,gw=…``)."""
     for part in str(ipconfig or "").split(","):

@@ -23,6 +23,7 @@ from typing import Any
 from fedi_tui.adapters.proxmox_config import (
     GIB,
     address_of,
+    agent_enabled,
     boot_disk,
     machine_of,
     machine_tag,
@@ -184,6 +185,13 @@ class ProxmoxMachines(ProxmoxReconcile):
             tagged = True
             await self._grow_disk(node, vmid, request.disk_gib, config, what, say)
             await self._start(node, vmid, "stopped", what, say)
+            address, host_key = request.address, None
+            if agent_enabled(config):  # the template has the guest agent: let it tell
+                say(f"{what}: waiting up to {self.agent_wait:g} s for the guest agent")
+                seen, host_key = await self._agent_facts(
+                    node, vmid, request.address, self.agent_wait, say
+                )
+                address = seen or request.address
         except ProxmoxError as exc:
             raise await self._failed_create(
                 exc, vmid, node, request.machine, mark, tagged, say
@@ -193,7 +201,8 @@ class ProxmoxMachines(ProxmoxReconcile):
             vmid=vmid,
             node=node,
             running=True,
-            address=request.address,
+            address=address,
+            host_key=host_key,
             machine=request.machine,
             cores=request.cores,
             memory_gib=float(request.memory_gib),

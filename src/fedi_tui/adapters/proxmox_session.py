@@ -88,6 +88,7 @@ class ProxmoxSession:
         retries: int = 4,
         retry_delay: float = 0.5,
         shutdown_timeout: int = 120,
+        agent_wait: float = 120.0,
     ) -> None:
         """*base_dir* is the state file's directory: relative ``ca_file`` and secret files
         are read from there. *connect_timeout* limits the TCP connection and the TLS
@@ -98,7 +99,9 @@ class ProxmoxSession:
         *state_file* is named in the description of every VM made; *login_key* is
         fedi-tui's own public key (the public half of ``ssh.key``), given to every VM
         through cloud-init with the runtime's ``ssh.authorized_keys``. A VM being stopped
-        gets *shutdown_timeout* seconds to shut down before it is stopped hard."""
+        gets *shutdown_timeout* seconds to shut down before it is stopped hard. A VM just
+        created whose config enables the guest agent is given *agent_wait* seconds to boot
+        far enough for its agent to tell its addresses and SSH host key."""
         self.name = name
         self.spec = spec
         self.base_dir = (
@@ -107,6 +110,7 @@ class ProxmoxSession:
         self.state_file = state_file
         self.login_key = login_key.strip() if login_key else None
         self.shutdown_timeout = shutdown_timeout
+        self.agent_wait = agent_wait
         self.on_progress = on_progress or _quiet
         self.timeout = timeout
         self.connect_timeout = connect_timeout

@@ -8,16 +8,26 @@ demo fits — and other guests on the nodes make it not fit.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakepve import FakePve  # type: ignore[import-untyped]
+from fakepve.certs import make_cert  # type: ignore[import-untyped]
 
+from fedi_tui.adapters.probe import fingerprint_of_der
 from fedi_tui.cli import main
 from fedi_tui.core.state.file import load_state
+from tests.fixtures.rawhttps import RawServer
+from tests.fixtures.sshd import free_port
 from tests.paths import DEMO, DEMO_DEPLOY_KEY
 
 pytestmark = pytest.mark.real
@@ -26,11 +36,15 @@ TOKEN = "0b5e7c1d-93af-4c2e-8d71-5f0a9e3b6c42"
 GIB = 1024**3
 
 
-def demo_state(tmp_path: Path, url: str, cafile: str, extra: str = "") -> Path:
-    """sample-configs/demo.toml with pve-a pointed at the fake (and 2x memory overcommit)."""
+def demo_state(
+    tmp_path: Path, url: str, cafile: str = "", extra: str = "", *, fingerprint: str = ""
+) -> Path:
+    """sample-configs/demo.toml with pve-a pointed at the fake (and 2x memory overcommit);
+    its certificate trusted through *cafile*, or pinned by *fingerprint*."""
     text = DEMO.read_text(encoding="utf-8")
     text = text.replace('api = "https://127.0.0.1:8006"', f'api = "{url}"', 1)
-    text = text.replace('ca_file = "pve-ca.pem"', f'ca_file = "{cafile}"', 1)
+    trust = f'fingerprint = "{fingerprint}"' if fingerprint else f'ca_file = "{cafile}"'
+    text = text.replace('ca_file = "pve-ca.pem"', trust, 1)
     text = text.replace(
         'placement = "vm-per-app"', 'placement = "vm-per-app"\novercommit = { memory = 2.0 }', 1
     )
@@ -162,3 +176,76 @@ network = {{ cidr = "127.0.11.0/24", gateway = "127.0.11.1", pool = "127.0.11.10
     assert f"runtime pve-c (https://127.0.0.1:{closed}): connection refused" in err
     assert "runtime pve-a" not in err  # that one was fine
     assert TOKEN not in out + err and "not-the-token" not in out + err
+
+
+# --- a server that is not Proxmox, or does not answer ------------------------------
+
+
+@pytest.fixture
+def openssl_www(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`openssl s_server -www` on 127.0.0.1: HTTPS, answering every request with an HTML
+    status page. Yields its URL and its certificate's fingerprint."""
+    cert, key, der = make_cert(str(tmp_path), name="s_server")
+    port = free_port("127.0.0.1")
+    argv = ["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(
+        [*argv, "-cert", cert, "-key", key],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):  # until it listens (bounded: 5 s)
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, "openssl s_server did not start"
+            time.sleep(0.01)
+        yield f"https://127.0.0.1:{port}", fingerprint_of_der(der)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_live_plan_against_an_https_server_that_is_not_proxmox(
+    openssl_www: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, pin = openssl_www
+    monkeypatch.setenv("PVE_TOKEN", TOKEN)
+    state = demo_state(tmp_path, url, fingerprint=pin)
+    assert main(["-s", str(state), "plan", "--live"]) == 1
+    out, err = capsys.readouterr()
+    assert f"runtime pve-a ({url}): list the nodes: expected a JSON answer from the " in err
+    assert "Proxmox VE API, got 200 text/html" in err
+    assert "is runtimes.pve-a.api the address of a Proxmox VE node" in err
+    assert "internal error" not in err and "Traceback" not in err
+    assert TOKEN not in out + err
+
+
+def test_ctrl_c_stops_a_live_plan_waiting_for_an_answer(tmp_path: Path) -> None:
+    """The server takes the request and never answers. Ctrl+C ends the command at once
+    with exit 130 — not when the 30 s read timeout would have ended the request."""
+    with RawServer(tmp_path, None) as server:
+        state = demo_state(tmp_path, server.url, fingerprint=fingerprint_of_der(server.der))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fedi_tui", "-s", str(state), "plan", "--live"],
+            env=os.environ | {"PVE_TOKEN": TOKEN},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.got_request.wait(60), "the plan never asked the server"
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=10)  # far below the 30 s the request may wait
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 130, err
+    assert "fedi-tui: interrupted" in err
+    assert "Traceback" not in err

@@ -1,4 +1,5 @@
-"""Proxmox VE through its API (proxmoxer): observe capacity; clone, resize, start, stop, destroy.
+"""Proxmox VE through its API (proxmoxer): observe capacity, and the Hypervisor port —
+create, reconfigure, look at, find, list, stop and destroy fedi-tui's VMs.
 
 **Whose guest is it.** A guest is fedi-tui's when its VMID lies inside the
 runtime's ``vmids`` range *and* it carries the Proxmox tag ``fedi-tui`` (set on
@@ -17,14 +18,37 @@ subtracted — the overcommit ratios in fedi.toml are for head room. The token m
 be able to see every guest (``VM.Audit`` on ``/vms``, e.g. the PVEAuditor role),
 or hidden guests cannot be subtracted.
 
-**Tasks.** Every call that starts a Proxmox task waits for it and checks its
-exit status: ``OK`` succeeds, ``WARNINGS: n`` succeeds with a note through
-``on_progress``, anything else raises a :class:`ProxmoxError` that names the
-node, the VMID, the task's message and what to do. Blocking proxmoxer calls run
-in :func:`asyncio.to_thread`; waiting happens on the event loop, so cancelling
-stops the wait at once (the task itself carries on on the node).
+**Tasks.** Every call that starts a Proxmox task waits for it (``task_timeout``)
+and checks its exit status: ``OK`` succeeds, ``WARNINGS: n`` succeeds with a note,
+anything else raises a :class:`ProxmoxError` that names the node, the VMID, the
+task's message and what to do. The task's log lines go to the caller's ``on_line``
+as they come. At most ``max_mutations`` (a runtime setting, default 4) changes run
+at once per client — one client per runtime, whatever the engine's ``--parallel``.
+Held locks and passing failures are retried as :mod:`~fedi_tui.adapters.proxmox_retry`
+says; a bad or revoked token is not.
+
+**Network.** Blocking proxmoxer calls run in daemon threads
+(:func:`~fedi_tui.adapters.proxmox_http.in_thread`): cancelling (Ctrl+C) stops the
+wait at once, and nothing waits for the thread (a task itself carries on on the
+node). Connecting and the TLS handshake get ``connect_timeout`` (5 s), each answer
+``timeout`` (30 s). Redirects are never followed, and an answer that is not the
+Proxmox API's JSON is a clear error naming the runtime (see
+:mod:`~fedi_tui.adapters.proxmox_http`). Text from the server is shown with its
+control characters made visible.
 
 The token's secret is resolved on first use and never logged or put in a message.
+
+**Wiring.** One client per runtime, for the whole run (the mutation limit and the VMIDs
+being cloned to are per client): ``ProxmoxClient(name, spec, state_file=<fedi.toml>,
+login_key=<the text of ssh.key's .pub>)``.
+
+**Modules**, each building on the one before: ``proxmox_session`` (connection, calls,
+retries, guest lists), ``proxmox_tasks`` (changes within the limit, task waiting),
+``proxmox_vms`` (clone with VMID allocation, configure, grow, power, delete),
+``proxmox_agent`` (guest agent), ``proxmox_reconcile`` (bringing a VM up to date),
+``proxmox_machines`` (the port), and this one (observe). Pure helpers are in
+``proxmox_config``, failures in ``proxmox_errors`` and ``proxmox_retry``, the HTTP rules
+in ``proxmox_http`` and ``proxmox_tls``.
 """
 
 from __future__ import annotations
@@ -35,41 +59,45 @@ from pathlib import Path
 
 from fedi_tui.adapters.proxmox_config import node_capacity, owns, storage_offer
 from fedi_tui.adapters.proxmox_errors import ProxmoxError
+from fedi_tui.adapters.proxmox_machines import ProxmoxMachines
 from fedi_tui.adapters.proxmox_session import Progress
-from fedi_tui.adapters.proxmox_vms import ProxmoxVms
 from fedi_tui.core.deploy.observed import ObservedFacts, ObservedNode, ObservedRuntime
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.text import visible_line
 
 __all__ = ["Progress", "ProxmoxClient", "ProxmoxError", "observe_runtimes"]
 
 
-class ProxmoxClient(ProxmoxVms):
-    """A Proxmox runtime: observe it, and create, change and remove fedi-tui's VMs on it.
+class ProxmoxClient(ProxmoxMachines):
+    """A Proxmox runtime: observe it, and create, change and remove fedi-tui's VMs on it
+    (it implements :class:`fedi_tui.core.deploy.ports.Hypervisor`).
 
-    ``ProxmoxClient(name, spec, base_dir, on_progress=...)``; use as ``async with``.
+    ``ProxmoxClient(name, spec, base_dir, state_file=..., login_key=..., on_progress=...)``;
+    use as ``async with`` (or ``await close()``).
     """
 
     async def observe(self) -> ObservedRuntime:
         """Capacity per node available to fedi-tui's VMs, and the VMIDs others use."""
-        nodes = await self._call("list the nodes", lambda api: api.nodes.get())
+        nodes = await self._call("list the nodes", lambda api: api.nodes.get(), expect="list")
         known = {str(n.get("node")): n for n in nodes or []}
         missing = sorted(set(self.spec.nodes) - set(known))
         if missing:
+            has = ", ".join(sorted(visible_line(k) for k in known)) or "none"
             raise self._fail(
                 f"node {', '.join(missing)} of runtimes.{self.name}.nodes is not in the cluster "
-                f"(it has: {', '.join(sorted(known)) or 'none'}); fix the node names in fedi.toml",
+                f"(it has: {has}); fix the node names in fedi.toml",
                 "missing",
             )
         guests = await self.guests()
-        ours = {int(g["vmid"]) for g in guests if owns(self.spec, g)}
+        ours = {g["vmid"] for g in guests if owns(self.spec, g)}
 
         async def one(name: str) -> tuple[str, ObservedNode]:
             node = known[name]
             offer = 0.0
             if node.get("status") == "online":
                 offer = await self._storage_offer(name, ours)
-            foreign = [g for g in guests if g.get("node") == name and int(g["vmid"]) not in ours]
+            foreign = [g for g in guests if g.get("node") == name and g["vmid"] not in ours]
             return name, node_capacity(node, foreign, offer)
 
         names = sorted(self.spec.nodes)
@@ -78,7 +106,7 @@ class ProxmoxClient(ProxmoxVms):
             if isinstance(result, BaseException):
                 raise result
         observed = [r for r in results if not isinstance(r, BaseException)]
-        used = frozenset(int(g["vmid"]) for g in guests) - ours
+        used = frozenset(g["vmid"] for g in guests) - ours
         return ObservedRuntime(nodes=dict(observed), used_vmids=used)
 
     async def _storage_offer(self, node: str, ours: set[int]) -> float:
@@ -88,6 +116,7 @@ class ProxmoxClient(ProxmoxVms):
                 f"read storage {store!r}",
                 lambda api: api.nodes(node).storage(store).status.get(),
                 node=node,
+                expect="dict",
             )
         except ProxmoxError as exc:
             if "no such storage" in str(exc).lower() or "does not exist" in str(exc).lower():
@@ -105,6 +134,7 @@ class ProxmoxClient(ProxmoxVms):
             f"list the disks on storage {store!r}",
             lambda api: api.nodes(node).storage(store).content.get(content="images"),
             node=node,
+            expect="list",
         )
         return storage_offer(status, volumes or [], ours)
 

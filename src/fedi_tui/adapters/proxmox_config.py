@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fedi_tui.core.deploy.observed import ObservedNode
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
@@ -92,6 +92,77 @@ def boot_disk(config: Mapping[str, Any]) -> tuple[str, int] | None:
     return key, _size_bytes(disks[key])
 
 
+MACHINE_TAG = "fedi-tui."
+"""Prefix of the tag naming the machine a VM is for: ``fedi-tui.<machine>``."""
+_TAG_OK = re.compile(r"[a-z0-9_][a-z0-9_+.-]*")
+
+
+def machine_tag(machine: str) -> str:
+    """The Proxmox tag that names *machine* (machine names are lower-case identifiers)."""
+    tag = MACHINE_TAG + machine.lower()
+    if not _TAG_OK.fullmatch(tag):
+        raise ValueError(f"machine name {machine!r} cannot be a Proxmox tag")
+    return tag
+
+
+def machine_of(tags: object) -> str | None:
+    """The machine a guest's tags name, if exactly one."""
+    names = {t[len(MACHINE_TAG) :] for t in tags_of(tags) if t.startswith(MACHINE_TAG)}
+    return names.pop() if len(names) == 1 else None
+
+
+def with_tags(existing: object, machine: str) -> str:
+    """The guest's tags plus fedi-tui's two (others' tags are kept; stale machine tags go)."""
+    kept = {t for t in tags_of(existing) if not t.startswith(MACHINE_TAG)}
+    return ";".join(sorted(kept | {TAG, machine_tag(machine)}))
+
+
+def agent_enabled(config: Mapping[str, Any]) -> bool:
+    """True when the VM's ``agent`` option turns the QEMU guest agent on (``1``,
+    ``enabled=1,…``)."""
+    for part in str(config.get("agent", "0")).split(","):
+        key, sep, value = part.partition("=")
+        if (not sep and key.strip() == "1") or (key.strip() == "enabled" and value.strip() == "1"):
+            return True
+    return False
+
+
+def address_of(ipconfig: object) -> str | None:
+    """The address of an ``ipconfig0`` value (``ip=127.0.10.10/24,gw=…``)."""
+    for part in str(ipconfig or "").split(","):
+        key, _, value = part.partition("=")
+        if key in ("ip", "ip6") and "/" in value:
+            return value.split("/", 1)[0]
+    return None
+
+
+def _net_options(value: str) -> tuple[str, dict[str, str]]:
+    """A net0 value as (model, options), the model's MAC left out."""
+    parts = [p for p in value.split(",") if p]
+    model = parts[0].split("=", 1)[0] if parts and "bridge=" not in parts[0] else ""
+    options = dict(p.split("=", 1) for p in parts[1 if model else 0 :] if "=" in p)
+    return model, options
+
+
+def _keys_of(value: object) -> list[str]:
+    return [k.strip() for k in unquote(str(value or "")).splitlines() if k.strip()]
+
+
+def same_setting(key: str, have: object, want: object) -> bool:
+    """True when the VM's value for *key* already is what fedi-tui would set."""
+    if have is None:
+        return False
+    if key == "tags":
+        return tags_of(have) == tags_of(want)
+    if key == "net0":
+        return _net_options(str(have)) == _net_options(str(want))
+    if key == "sshkeys":
+        return _keys_of(have) == _keys_of(want)
+    if key == "description":
+        return str(have).strip() == str(want).strip()
+    return str(have) == str(want)
+
+
 def vm_settings(
     spec: ProxmoxRuntimeSpec,
     config: Mapping[str, Any],
@@ -100,14 +171,19 @@ def vm_settings(
     memory_gib: float,
     address: str,
     ssh_keys: Sequence[str],
+    machine: str | None = None,
+    description: str | None = None,
 ) -> dict[str, Any]:
-    """Config for a fresh clone: size, the fedi-tui tag, network bridge and cloud-init."""
+    """The config fedi-tui wants: size, tags, network bridge, cloud-init and description.
+
+    *config* is the VM's config now (its tags, model and MAC are kept). Without
+    *machine*, only the ``fedi-tui`` tag is added."""
     net = ipaddress.ip_network(spec.network.cidr)
     ip_key, gw_key = ("ip", "gw") if net.version == 4 else ("ip6", "gw6")
     settings: dict[str, Any] = {
         "cores": cores,
         "memory": round(memory_gib * 1024),
-        "tags": with_tag(config.get("tags")),
+        "tags": with_tags(config.get("tags"), machine) if machine else with_tag(config.get("tags")),
         "net0": with_bridge(str(config["net0"]) if config.get("net0") else None, spec.bridge),
         "ciuser": spec.ssh.user,
         "ipconfig0": f"{ip_key}={address}/{net.prefixlen},{gw_key}={spec.network.gateway}",
@@ -117,7 +193,14 @@ def vm_settings(
         settings["sshkeys"] = quote("\n".join(ssh_keys), safe="")
     if spec.network.dns:
         settings["nameserver"] = " ".join(spec.network.dns)
+    if description is not None:
+        settings["description"] = description
     return settings
+
+
+def changed_settings(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """What of *wanted* differs from *current* (the config with pending values applied)."""
+    return {k: v for k, v in wanted.items() if not same_setting(k, current.get(k), v)}
 
 
 def _gib(value: float) -> float:

@@ -16,11 +16,23 @@ from typing import Literal
 import requests
 from proxmoxer.core import ResourceException
 
+from fedi_tui.adapters.proxmox_http import NotProxmox, Redirected
 from fedi_tui.adapters.proxmox_tls import describe_tls_failure
-from fedi_tui.adapters.tcpconnect import SERVICES, one_line
-from fedi_tui.core.errors import FediError
+from fedi_tui.adapters.tcpconnect import SERVICES, one_line, seconds
+from fedi_tui.core.deploy.ports import HypervisorError
+from fedi_tui.core.text import visible_line
 
-__all__ = ["ProxmoxError", "Reason", "Where", "advice_for", "explain", "reason_of"]
+__all__ = [
+    "LOCKED",
+    "ProxmoxError",
+    "Reason",
+    "Where",
+    "advice_for",
+    "explain",
+    "pve_message",
+    "reason_of",
+    "refused",
+]
 
 Reason = Literal[
     "auth",
@@ -37,21 +49,31 @@ Reason = Literal[
     "api",
 ]
 
-_LOCKED = re.compile(r"can't lock file|VM is locked|got timeout.*lock|lock.*got timeout", re.I)
+LOCKED = re.compile(
+    r"can't lock file|got timeout.*lock|lock.*got timeout|VM is locked|CT is locked", re.I
+)
+"""Proxmox's words for a held lock: a config/storage lock timeout, or a locked guest."""
 _QUORUM = re.compile(r"no quorum|cluster not ready", re.I)
 _OFFLINE = re.compile(r"no route to host|node .* seems to be offline", re.I)
 
 
-class ProxmoxError(FediError):
-    """A Proxmox call failed; ``reason`` says which kind of failure, for callers that branch."""
+class ProxmoxError(HypervisorError):
+    """A Proxmox call failed; ``reason`` says which kind of failure, for callers that branch.
+
+    ``vm_left`` (see :class:`HypervisorError`): a VM of fedi-tui's stays behind under
+    ``vmid``, tagged, for the next run to finish or remove."""
 
     def __init__(
-        self, message: str, *, reason: Reason, node: str | None = None, vmid: int | None = None
+        self,
+        message: str,
+        *,
+        reason: Reason,
+        node: str | None = None,
+        vmid: int | None = None,
+        vm_left: bool = False,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, vmid=vmid, node=node, vm_left=vm_left)
         self.reason: Reason = reason
-        self.node = node
-        self.vmid = vmid
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,10 @@ class Where:
     """Where the secret comes from, e.g. ``env 'PVE_TOKEN'`` — never the secret."""
     ca_file: str | None
     fingerprint: str | None
+    connect_timeout: float = 5.0
+    """Seconds for the TCP connection and the TLS handshake."""
+    read_timeout: float = 30.0
+    """Seconds an answer may take."""
     secret: str | None = field(default=None, repr=False)
 
     @property
@@ -74,14 +100,24 @@ class Where:
         return f"runtime {self.runtime} ({self.api})"
 
     def scrub(self, text: str) -> str:
-        """Text from elsewhere, on one line, with the token secret blotted out."""
+        """Text from elsewhere, on one line, with the token secret blotted out and every
+        control character made visible (a server's words may carry escape sequences)."""
         line = one_line(text)
         if self.secret:
             line = line.replace(self.secret, "***")
-        return line
+        return visible_line(line)
+
+    def not_proxmox(self, what: str, got: str, expected: str = "a JSON answer") -> ProxmoxError:
+        """The error for an answer that is not what the Proxmox VE API sends."""
+        return ProxmoxError(
+            f"{self.prefix}: {what}: expected {expected} from the Proxmox VE API, got {got}; "
+            f"is runtimes.{self.runtime}.api the address of a Proxmox VE node (pveproxy, "
+            "usually port 8006)? check it in fedi.toml",
+            reason="api",
+        )
 
 
-def _pve_message(exc: ResourceException) -> str:
+def pve_message(exc: ResourceException) -> str:
     message = str(exc.content or exc.status_message or "").strip()
     errors = exc.errors
     if isinstance(errors, dict) and errors and "errors" not in errors:
@@ -92,7 +128,7 @@ def _pve_message(exc: ResourceException) -> str:
 
 def advice_for(message: str, *, node: str | None, vmid: int | None, storage: str) -> str:
     """What to do about a failure Proxmox reported, judged from its words."""
-    if _LOCKED.search(message):
+    if LOCKED.search(message):
         unlock = f"; a stale lock is cleared with `qm unlock {vmid}`" if vmid else ""
         return (
             "another task holds the VM's lock: wait until it finishes (the node's task "
@@ -121,7 +157,7 @@ def advice_for(message: str, *, node: str | None, vmid: int | None, storage: str
 
 def reason_of(message: str, default: Reason) -> Reason:
     """The kind of failure a Proxmox message describes: a held lock, lost quorum, or *default*."""
-    if _LOCKED.search(message):
+    if LOCKED.search(message):
         return "locked"
     if _QUORUM.search(message):
         return "quorum"
@@ -143,7 +179,7 @@ def explain(
     on = f" ({at})" if at and f"node {node}" not in what else ""
     if isinstance(exc, ResourceException):
         status = int(exc.status_code)
-        said = where.scrub(_pve_message(exc))
+        said = where.scrub(pve_message(exc))
         if status == 401:
             return ProxmoxError(
                 f"{p}: the API refused the token {where.token_id} (401 {said}): check the "
@@ -181,6 +217,18 @@ def explain(
             node=node,
             vmid=vmid,
         )
+    if isinstance(exc, Redirected):
+        return ProxmoxError(
+            f"{p}: {what}{on}: the API answered {exc.status} {exc.reason}, a redirect to "
+            f"{exc.location}; fedi-tui never follows redirects from the Proxmox API (the "
+            f"answer could come from anywhere): set runtimes.{where.runtime}.api to the "
+            "address that answers itself",
+            reason="api",
+            node=node,
+            vmid=vmid,
+        )
+    if isinstance(exc, NotProxmox):
+        return where.not_proxmox(f"{what}{on}", exc.got)
     if isinstance(exc, requests.exceptions.SSLError):
         return ProxmoxError(
             f"{p}: "
@@ -193,10 +241,32 @@ def explain(
             reason="tls",
         )
     if isinstance(exc, requests.exceptions.Timeout):
+        waited = re.search(r"timeout=([0-9.]+)\)", str(exc))
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return ProxmoxError(
+                f"{p}: {what}{on}: could not connect to {where.target} within "
+                f"{seconds(where.connect_timeout)} (connect timed out): the host may be down, "
+                "or a firewall drops the packets; check the api address and port in fedi.toml",
+                reason="timeout",
+                node=node,
+                vmid=vmid,
+            )
+        # urllib3 waits for the TLS handshake with the connect timeout, and reports it
+        # as a read timeout of that many seconds.
+        if waited and float(waited.group(1)) == where.connect_timeout != where.read_timeout:
+            return ProxmoxError(
+                f"{p}: {what}{on}: no TLS handshake from {where.target} within "
+                f"{seconds(where.connect_timeout)} (connect timed out): something accepts "
+                "connections there but does not answer like pveproxy; check the api address "
+                "and port in fedi.toml and that the host is not overloaded",
+                reason="timeout",
+                node=node,
+                vmid=vmid,
+            )
         return ProxmoxError(
-            f"{p}: {what}{on}: no answer from {where.target} in time ({type(exc).__name__}): the "
-            "host may be down or overloaded, or a firewall drops the packets; check it and "
-            "run again",
+            f"{p}: {what}{on}: no answer from {where.target} within "
+            f"{seconds(where.read_timeout)} (read timed out): the host may be overloaded, or "
+            "a firewall drops the packets; check it and run again",
             reason="timeout",
             node=node,
             vmid=vmid,
@@ -204,7 +274,7 @@ def explain(
     if isinstance(exc, requests.exceptions.ConnectionError):
         port = int(where.target.rsplit(":", 1)[1])
         service = SERVICES.get(port, "pveproxy")
-        if _refused(exc):
+        if refused(exc):
             return ProxmoxError(
                 f"{p}: connection refused on {where.target}: nothing listens there; is "
                 f"{service} running? check the api address and port in fedi.toml",
@@ -241,7 +311,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _refused(exc: BaseException) -> bool:
+def refused(exc: BaseException) -> bool:
     return any(isinstance(e, ConnectionRefusedError) for e in _chain(exc)) or (
         "connection refused" in str(exc).lower()
     )

@@ -22,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from fedi_tui.adapters.proxmox_http import check_answer
 from fedi_tui.core.errors import FediError
 
 __all__ = [
@@ -39,17 +40,13 @@ PIN_HOWTO = (
 
 
 def retrying() -> Retry:
-    """Retry policy: reads (GET) survive a dropped connection; writes are never repeated."""
-    return Retry(
-        total=3,
-        connect=2,
-        read=2,
-        status=0,
-        other=0,
-        allowed_methods=frozenset({"GET"}),
-        backoff_factor=0.2,
-        raise_on_status=False,
-    )
+    """No retries down in urllib3, no redirects: the client's own retry loop decides what
+    may be sent again (it knows which calls are safe to repeat, and it can be cancelled)."""
+    return Retry(0, read=False)  # as requests' own default: a read error is raised as it is
+
+
+POOL_SIZE = 32
+"""Connections kept per API endpoint: enough for every concurrent call of one apply."""
 
 
 class PinnedAdapter(HTTPAdapter):
@@ -92,12 +89,18 @@ def configure_session(
     *,
     fingerprint: str | None,
 ) -> None:
-    """Harden proxmoxer's session: no proxies or netrc from the environment, retries, pinning."""
+    """Harden proxmoxer's session: no proxies or netrc from the environment, no retries
+    or redirects, every answer checked (:func:`check_answer`), pinning."""
     session.trust_env = False  # HTTPS_PROXY, REQUESTS_CA_BUNDLE and ~/.netrc do not apply
+    session.max_redirects = 0
+    session.hooks["response"] = [check_answer]
+    options: dict[str, Any] = {
+        "max_retries": retrying(),
+        "pool_connections": 1,
+        "pool_maxsize": POOL_SIZE,
+    }
     adapter: HTTPAdapter = (
-        PinnedAdapter(fingerprint, max_retries=retrying())
-        if fingerprint
-        else HTTPAdapter(max_retries=retrying())
+        PinnedAdapter(fingerprint, **options) if fingerprint else HTTPAdapter(**options)
     )
     prefix = base_url.split("/api2/", 1)[0] + "/"
     session.mount(prefix, adapter)

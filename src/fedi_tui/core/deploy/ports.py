@@ -15,6 +15,8 @@ from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
+from fedi_tui.core.errors import FediError
+
 Stream = Literal["stdout", "stderr"]
 LineSink = Callable[[Stream, str], None]
 """Receives each line of a remote command's output as it arrives (no line ending)."""
@@ -211,11 +213,19 @@ class ObjectStore(Protocol):
 
 @dataclass(frozen=True)
 class VmRequest:
-    """A VM the configuration wants on a hypervisor."""
+    """A VM the configuration wants on a hypervisor.
+
+    What is the same for every VM of a runtime — template, storage, bridge, network
+    (prefix length, gateway, name servers), VMID range, cloud-init user and keys —
+    comes from the runtime's spec, which the implementation is built with.
+    """
 
     machine: str
+    """The machine's name: the VM's name and its machine tag, by which re-runs find it."""
     node: str
     vmid: int
+    """The VMID the plan proposed: used when free, else the next free one of the range
+    (the VMID used is in the answer)."""
     cores: int
     memory_gib: int
     disk_gib: int
@@ -232,26 +242,91 @@ class ObservedVm:
     node: str
     running: bool
     address: str | None = None
+    """Where to reach it: an address the guest agent reports inside the runtime's network,
+    else the one cloud-init was given. Never anything outside the runtime's network."""
     host_key: str | None = None
     """The SSH host key read through the guest agent, when it answers."""
+    machine: str | None = None
+    """The machine it belongs to, from its machine tag."""
+    cores: int | None = None
+    memory_gib: float | None = None
+    disk_gib: float | None = None
+    """Size of the boot disk."""
+    created: bool = False
+    """This call cloned it (False: it existed and was brought up to date)."""
+    restarted: bool = False
+    """This call restarted it so that changes take effect."""
+
+
+class HypervisorError(FediError):
+    """A hypervisor call failed; `vmid` and `node` name the VM concerned, when there is one.
+
+    `vm_left`: a VM of fedi-tui's stays behind under `vmid` (half created, or failed while
+    changing). It carries fedi-tui's tags, so the next plan finds it and either finishes
+    or removes it: record it as failed. Without `vm_left`, a failed create left no VM that
+    fedi-tui could find again; in the rare case that an untagged one may remain (the
+    cluster refused even its removal), the message says so and how to remove it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vmid: int | None = None,
+        node: str | None = None,
+        vm_left: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.vmid = vmid
+        self.node = node
+        self.vm_left = vm_left
 
 
 class Hypervisor(Protocol):
-    """One Proxmox VE cluster. Implementations limit their own concurrent mutations."""
+    """One Proxmox VE cluster. Implementations limit their own concurrent mutations.
+
+    Only fedi-tui's own guests (tagged by fedi-tui, VMID in the runtime's range) are
+    ever changed; any other VMID is refused with a clear error. `on_line` receives the
+    progress and the Proxmox task log lines of the call (the caller adds the machine).
+    Failures raise `HypervisorError`.
+    """
 
     name: str
 
     async def create_vm(self, request: VmRequest, on_line: LineSink | None = None) -> ObservedVm:
-        """Clone, configure, resize and start; idempotent (finds the VM by its tags)."""
+        """Clone, configure, resize and start; idempotent (finds the VM by its tags and
+        only brings it up to date). Returns once the VM is started, without waiting for it
+        to boot: `guest(…, wait=…)` then reads what its guest agent says."""
         ...
 
     async def reconfigure_vm(
         self, request: VmRequest, on_line: LineSink | None = None
-    ) -> ObservedVm: ...
+    ) -> ObservedVm:
+        """Change only what differs; grow the disk (never shrink it); restart only when
+        Proxmox keeps changes pending until a restart."""
+        ...
 
-    async def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None: ...
+    async def guest(
+        self, vmid: int, node: str, *, wait: float = 0.0, on_line: LineSink | None = None
+    ) -> ObservedVm:
+        """The VM as it is now; with `wait`, up to that many seconds for its guest agent
+        to answer (for its addresses and SSH host key)."""
+        ...
 
-    async def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None: ...
+    async def find_vm(self, machine: str) -> ObservedVm | None:
+        """fedi-tui's VM of that machine, found by its tags."""
+        ...
+
+    async def list_vms(self) -> list[ObservedVm]:
+        """Every VM of fedi-tui on this cluster (its tag, inside the VMID range), by VMID."""
+        ...
+
+    async def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
+        """Shut down (ACPI) with a timeout, then stop hard."""
+        ...
+
+    async def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
+        """Stop, delete with its disks (purge) and confirm it is gone; done if already gone."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -321,6 +321,9 @@ class ProxmoxRuntimeSpec(Spec):
     """Limits for placing VMs on nodes."""
     vmids: str = Field(default="10000-19999", pattern=r"^\d{3,9}-\d{3,9}$")
     """Range of VM ids fedi-tui allocates from, 'first-last'."""
+    max_mutations: int = Field(default=4, ge=1, le=64)
+    """Changes fedi-tui runs at once on this cluster (clones, config changes, starts, stops,
+    deletes), whatever `apply --parallel` says; more wait their turn."""
     deploy: DeploySpec = Field(default_factory=DeploySpec)
     """How fedi-tui deploys to the VMs."""
 

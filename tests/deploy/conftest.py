@@ -40,7 +40,7 @@ def deploy_hosts(
 
         def start(**kwargs: Any) -> DeployHost:
             """Keyword `tree` (a NixosTree's root) makes the host evaluate what it is given."""
-            address = f"127.0.0.{10 + len(started)}"
+            address = kwargs.pop("address", None) or f"127.0.0.{10 + len(started)}"
             host = stack.enter_context(
                 running_deploy_host(base / address, address=address, health=health, **kwargs)
             )

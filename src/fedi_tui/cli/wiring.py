@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from fedi_tui.core.deploy.ports import Hypervisor, Ports
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.state.spec import GarageStorageSpec
+from fedi_tui.core.state.spec import GarageStorageSpec, ProxmoxRuntimeSpec
 from fedi_tui.core.workspace import Workspace
 
 T = TypeVar("T")
@@ -57,7 +57,19 @@ def build_ports(workspace: Workspace) -> Ports:
         return entry
 
     def hypervisor(name: str) -> Hypervisor:
-        raise FediError(f"runtime {name}: the Proxmox apply adapter is not available in this build")
+        from fedi_tui.adapters.proxmox import ProxmoxClient
+        from fedi_tui.core.deploy.deploykey import read_public_key
+
+        runtime = spec.runtimes.get(name)
+        if not isinstance(runtime, ProxmoxRuntimeSpec):
+            raise FediError(f"runtime {name} is not a Proxmox runtime in {workspace.path}")
+        return ProxmoxClient(
+            name,
+            runtime,
+            base,
+            state_file=workspace.path,
+            login_key=read_public_key(name, runtime.ssh.key, workspace.path),
+        )
 
     storage = _Made(lambda name: GarageAdmin(name, storage_spec(name), base))
     objects = _Made(lambda name: S3Objects(name, storage_spec(name), base))

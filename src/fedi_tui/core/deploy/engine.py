@@ -45,7 +45,14 @@ from fedi_tui.core.deploy.events import (
 )
 from fedi_tui.core.deploy.pipeline import Planned
 from fedi_tui.core.deploy.plan import Step
-from fedi_tui.core.deploy.ports import LineSink, MachineEndpoint, MachineShell, Ports, Stream
+from fedi_tui.core.deploy.ports import (
+    HypervisorError,
+    LineSink,
+    MachineEndpoint,
+    MachineShell,
+    Ports,
+    Stream,
+)
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.deploy.redact import Redactor
 from fedi_tui.core.deploy.secretstore import SecretStore
@@ -447,12 +454,14 @@ class Engine:
         self._recorder(self.recorded)
 
     def _record_partial(self, step: Step, exc: FediError) -> None:
-        """A half-created VM is recorded with its VMID, so the next plan deals with it."""
-        vmid = getattr(exc, "vmid", None)
-        if step.kind != "create-vm" or not isinstance(vmid, int):
+        """A half-created VM is recorded with its VMID, so the next plan finishes it."""
+        if step.kind != "create-vm" or not isinstance(exc, HypervisorError):
             return
-        observed = {"vmid": vmid, "node": getattr(exc, "node", None) or None}
-        observed = {k: v for k, v in observed.items() if v is not None}
+        if exc.vmid is None or not exc.vm_left:
+            return
+        observed: dict[str, object] = {"vmid": exc.vmid, "ready": False}
+        if exc.node:
+            observed["node"] = exc.node
         self.recorded = handler_for(step.kind).record(self.recorded, step, self.desired, observed)
         self._recorder(self.recorded)
 
@@ -544,6 +553,12 @@ class _Context:
     def line_sink(self) -> LineSink:
         def sink(stream: Stream, line: str) -> None:
             self._engine.log(self._lane, self.step, line, stream)
+
+        return sink
+
+    def task_sink(self) -> LineSink:
+        def sink(stream: Stream, line: str) -> None:
+            self._engine.log(self._lane, self.step, line, "task")
 
         return sink
 

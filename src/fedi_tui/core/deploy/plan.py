@@ -155,7 +155,7 @@ def _machine_steps(
     rec = recorded.machines.get(m.name)
     ready: tuple[str, ...] = ()
     if m.kind == "proxmox":
-        if rec is None or rec.vmid is None:
+        if rec is None or rec.vmid is None or not rec.ready:
             steps.append(Step("create-vm", m.name, "create", (), m.placement()))
             created.add(f"machine:{m.name}")
             ready = (f"create-vm:{m.name}",)

@@ -292,43 +292,45 @@ class Hypervisor(Protocol):
 
     name: str
 
-    async def create_vm(self, request: VmRequest, on_line: LineSink | None = None) -> ObservedVm:
+    def create_vm(
+        self, request: VmRequest, on_line: LineSink | None = None
+    ) -> Awaitable[ObservedVm]:
         """Clone, configure, resize and start; idempotent (finds the VM by its tags and
         only brings it up to date). Returns once the VM is started, without waiting for it
         to boot: `guest(…, wait=…)` then reads what its guest agent says."""
         ...
 
-    async def reconfigure_vm(
+    def reconfigure_vm(
         self, request: VmRequest, on_line: LineSink | None = None
-    ) -> ObservedVm:
+    ) -> Awaitable[ObservedVm]:
         """Change only what differs; grow the disk (never shrink it); restart only when
         Proxmox keeps changes pending until a restart."""
         ...
 
-    async def guest(
+    def guest(
         self, vmid: int, node: str, *, wait: float = 0.0, on_line: LineSink | None = None
-    ) -> ObservedVm:
+    ) -> Awaitable[ObservedVm]:
         """The VM as it is now; with `wait`, up to that many seconds for its guest agent
         to answer (for its addresses and SSH host key)."""
         ...
 
-    async def find_vm(self, machine: str) -> ObservedVm | None:
+    def find_vm(self, machine: str) -> Awaitable[ObservedVm | None]:
         """fedi-tui's VM of that machine, found by its tags."""
         ...
 
-    async def list_vms(self) -> list[ObservedVm]:
+    def list_vms(self) -> Awaitable[list[ObservedVm]]:
         """Every VM of fedi-tui on this cluster (its tag, inside the VMID range), by VMID."""
         ...
 
-    async def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
+    def stop_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> Awaitable[None]:
         """Shut down (ACPI) with a timeout, then stop hard."""
         ...
 
-    async def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> None:
+    def destroy_vm(self, vmid: int, node: str, on_line: LineSink | None = None) -> Awaitable[None]:
         """Stop, delete with its disks (purge) and confirm it is gone; done if already gone."""
         ...
 
-    async def close(self) -> None: ...
+    def close(self) -> Awaitable[None]: ...
 
 
 async def _nothing_to_close() -> None:

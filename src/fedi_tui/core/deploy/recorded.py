@@ -48,6 +48,9 @@ class MachineRecord(Record):
     """The health check after the last activation passed."""
     host_key: str | None = None
     """The machine's SSH host key as read through the hypervisor's guest agent (pinned)."""
+    ready: bool = True
+    """False for a VM whose creation failed half-way: the next plan creates it again
+    (creation finds it by its tags and finishes it)."""
 
 
 class BucketRecord(Record):

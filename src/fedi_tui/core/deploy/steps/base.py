@@ -110,6 +110,10 @@ class StepContext(Protocol):
         """A sink for a remote command's output lines (stream, text)."""
         ...
 
+    def task_sink(self) -> LineSink:
+        """A sink for a hypervisor's task log lines (logged as stream "task")."""
+        ...
+
     async def shell(self) -> MachineShell:
         """The machine's connection for this run (opened on first use, then reused)."""
         ...

@@ -27,6 +27,8 @@ from fedi_tui.core.deploy.steps.base import (
 from fedi_tui.core.errors import FediError
 
 READY_INTERVAL = 2.0
+AGENT_WAIT = 60.0
+"""Seconds to wait for a VM's guest agent to answer (it starts with the VM's system)."""
 
 
 def vm_request(m: Machine) -> VmRequest:
@@ -55,7 +57,12 @@ class CreateVm:
         deploy = ctx.desired.deploy_settings(m.runtime)
         hypervisor = ctx.ports.hypervisors(m.runtime)
         ctx.phase(f"creating VM {m.vmid} on {m.node}", "provisioning")
-        vm = await hypervisor.create_vm(vm_request(m), ctx.line_sink())
+        vm = await hypervisor.create_vm(vm_request(m), ctx.task_sink())
+        if vm.host_key is None:  # an existing VM brought up to date: ask its guest agent
+            ctx.phase(
+                f"asking VM {vm.vmid}'s guest agent for its address and host key", "provisioning"
+            )
+            vm = await hypervisor.guest(vm.vmid, vm.node, wait=AGENT_WAIT)
         seen = {"vmid": vm.vmid, "node": vm.node, "address": vm.address or m.address}
         if vm.host_key:
             seen["host_key"] = vm.host_key
@@ -97,6 +104,7 @@ class CreateVm:
             configuration=old.configuration if old else None,
             files=old.files if old else {},
             host_key=observed.get("host_key", old.host_key if old else None),
+            ready=bool(observed.get("ready", True)),
         )
         return recorded.model_copy(update={"machines": machines})
 
@@ -107,7 +115,7 @@ class ResizeVm(CreateVm):
     async def execute(self, ctx: StepContext) -> Observed:
         m = ctx.desired.machine(ctx.step.target)
         ctx.phase(f"resizing VM {m.vmid}", "provisioning")
-        vm = await ctx.ports.hypervisors(m.runtime).reconfigure_vm(vm_request(m), ctx.line_sink())
+        vm = await ctx.ports.hypervisors(m.runtime).reconfigure_vm(vm_request(m), ctx.task_sink())
         ctx.log(f"VM {vm.vmid}: {m.cores} cores, {m.memory_gib} GiB memory, {m.disk_gib} GiB disk")
         return {"vmid": vm.vmid, "node": vm.node}
 
@@ -124,7 +132,7 @@ class StopVm:
         if rec.vmid is None or rec.node is None:
             return {}
         ctx.phase(f"stopping VM {rec.vmid}", "removing")
-        await ctx.ports.hypervisors(rec.runtime).stop_vm(rec.vmid, rec.node, ctx.line_sink())
+        await ctx.ports.hypervisors(rec.runtime).stop_vm(rec.vmid, rec.node, ctx.task_sink())
         return {}
 
     def record(
@@ -140,7 +148,7 @@ class DestroyVm(StopVm):
         rec = ctx.recorded.machines[ctx.step.target]
         if rec.vmid is not None and rec.node is not None:
             ctx.phase(f"destroying VM {rec.vmid}", "removing")
-            await ctx.ports.hypervisors(rec.runtime).destroy_vm(rec.vmid, rec.node, ctx.line_sink())
+            await ctx.ports.hypervisors(rec.runtime).destroy_vm(rec.vmid, rec.node, ctx.task_sink())
         ctx.log(f"VM {rec.vmid} destroyed")
         return {}
 

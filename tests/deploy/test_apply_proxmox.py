@@ -120,6 +120,7 @@ def write_state(
     garage: GarageStandIn,
     *,
     size: str = "tiny",
+    nodes: tuple[str, ...] = ("pve1",),
 ) -> Path:
     """Two Proxmox runtimes on one fakepve (each VM host has its own directories), one
     operator on each, a Mastodon each."""
@@ -139,7 +140,7 @@ def write_state(
             "token": {"env": TOKEN_ENV},
             "ca_file": cafile,
             "template": 9000,
-            "nodes": {"pve1": {"cores": 32, "memory_gib": 128, "disk_gib": 2000}},
+            "nodes": {n: {"cores": 32, "memory_gib": 128, "disk_gib": 2000} for n in nodes},
             "network": {
                 "cidr": f"{net}.0/24",
                 "gateway": f"{net}.1",
@@ -264,3 +265,22 @@ def test_a_task_error_leaves_no_untracked_vm(
     assert again.outcome == "succeeded", again.messages
     assert sorted(v.vmid for v in fedi_vms(pve)) == [11000, 12000]
     assert Workspace.open(path).plan().plan.empty
+
+
+@pytest.mark.fakepve(time_scale=0)
+def test_apply_looks_at_the_cluster_and_avoids_an_offline_node(
+    tmp_path: Path,
+    pve: FakePve,
+    fakepve_cafile: str,
+    vms: list[DeployHost],
+    garage: GarageStandIn,
+) -> None:
+    path = write_state(tmp_path, pve, fakepve_cafile, vms[:1], garage, nodes=("pve1", "pve2"))
+    assert Workspace.open(path).plan().config.machine("op1-mastodon").node == "pve1"  # declared
+    pve.vm(9000).node = "pve2"  # the template lives on the node that stays up
+    pve.set_node_offline("pve1")
+    done = fedi(path, "apply", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Observed runtime pve1" in done.stdout and "pve1 offline" in done.stdout
+    assert [v.node for v in fedi_vms(pve)] == ["pve2"]
+    assert Workspace.open(path).recorded.machines["op1-mastodon"].node == "pve2"

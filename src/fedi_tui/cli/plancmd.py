@@ -53,14 +53,14 @@ def make(args: argparse.Namespace) -> Planned:
     return workspace.with_facts(facts).plan(operator=args.operator, prune_data=args.prune_data)
 
 
-def observe_live(workspace: Workspace, to: TextIO) -> ObservedFacts:
-    """Observe every Proxmox runtime in parallel and say what was seen."""
+def observe_live(workspace: Workspace, to: TextIO, only: set[str] | None = None) -> ObservedFacts:
+    """Observe every Proxmox runtime (or those in `only`) in parallel and say what was seen."""
     from fedi_tui.adapters.proxmox import observe_runtimes  # network code only when asked
 
     runtimes = {
         name: rt
         for name, rt in workspace.spec.runtimes.items()
-        if isinstance(rt, ProxmoxRuntimeSpec)
+        if isinstance(rt, ProxmoxRuntimeSpec) and (only is None or name in only)
     }
     if not runtimes:
         print("--live: no Proxmox runtimes to observe; using declared capacity", file=to)

@@ -43,6 +43,53 @@ def test_python_dash_m_runs_the_same_entry_point() -> None:
     assert done.returncode == 0 and "validate" in done.stdout
 
 
+@pytest.mark.parametrize(
+    "command", [[], *[[c] for c in _subcommands()]], ids=lambda c: " ".join(c) or "top"
+)
+def test_a_bad_option_is_a_user_error_on_every_command(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # exit 1, like every user error; 2 would read as "plan found changes" in a script
+    positional = {"get": ["provider.name"], "set": ["provider.name", '"X"']}
+    assert main([*command, *positional.get(" ".join(command), []), "--no-such-option"]) == 1
+    err = capsys.readouterr().err
+    assert "usage: fedi-tui" in err and "unrecognized arguments: --no-such-option" in err
+    assert "--help" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["plan", "--jsn"], "unrecognized arguments: --jsn"),
+        (["get"], "the following arguments are required: KEY"),
+        (["set", "provider.name"], "the following arguments are required: VALUE"),
+        (["render", "--out"], "argument --out: expected one argument"),
+        (["plan", "--facts", "f.json", "--live"], "not allowed with argument --facts"),
+        (["pln"], "invalid choice: 'pln'"),
+    ],
+)
+def test_usage_errors_exit_1_and_say_what_is_wrong(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_an_unknown_command_suggests_the_close_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["valdate"]) == 1
+    assert "did you mean 'validate'?" in capsys.readouterr().err
+
+
+def test_the_process_exit_status_of_a_usage_error_is_1(demo_copy: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fedi_tui", "-s", str(demo_copy), "plan", "--jsn"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "--jsn" in done.stderr and done.stdout == ""
+
+
 def test_validate_ok(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-s", str(demo_copy), "validate"]) == 0
     assert "valid" in capsys.readouterr().out

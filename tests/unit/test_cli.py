@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from fedi_tui.cli import build_parser, main
+from fedi_tui.core.state.file import load_state
+from fedi_tui.core.state.model import unwrap_type
+from tests.paths import DEMO
 
 
 def _subcommands() -> list[str]:
@@ -131,9 +136,87 @@ def test_get_values(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert capsys.readouterr().out == '{ env = "PVE_TOKEN" }\n'
 
 
-def test_get_unknown_key_suggests(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-s", str(demo_copy), "get", "operators.coop.apps.mastodn"]) == 1
-    assert "did you mean 'mastodon'" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("operators.coop.apps.mastodn", "did you mean 'mastodon'"),
+        ("provider.nme", "did you mean 'name'"),
+        ("runtimes.pve-z", "did you mean 'pve-a'"),
+        ("operators.school.apps.pixelfed.siez", "did you mean 'size'"),  # under an unset app
+        ("runtimes.pve-a.token.fil", "did you mean 'file'"),
+        ("provider.name.first", "provider.name is a value, not a table"),
+        ("nothing", "keys there: "),
+    ],
+)
+def test_get_unknown_key_suggests(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], key: str, hint: str
+) -> None:
+    assert main(["-s", str(demo_copy), "get", key]) == 1
+    err = capsys.readouterr().err
+    assert hint in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("provider.state_dir", "does not set it and it has no default"),
+        ("runtimes.pve-a.fingerprint", "does not set it and it has no default"),
+        ("runtimes.bare-1.host_key", "does not set it and it has no default"),
+        ("operators.school.apps.pixelfed", "does not set it"),
+        ("operators.school.apps.pixelfed.size", "has no operators.school.apps.pixelfed"),
+    ],
+)
+def test_get_of_an_unset_key_says_so(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], key: str, why: str
+) -> None:
+    assert main(["-s", str(demo_copy), "get", key]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""  # a script reading the value gets an empty string
+    assert f"{key} is not set: " in err and why in err
+
+
+def test_get_of_a_default_prints_it_and_says_it_is_the_default(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-s", str(demo_copy), "get", "runtimes.pve-a.overcommit"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "{ cpu = 4.0, memory = 1.0, disk = 1.0 }\n"
+    assert "runtimes.pve-a.overcommit is not in" in err and "this is the default" in err
+    # a value the file writes is printed without a note
+    assert main(["-s", str(demo_copy), "get", "provider.name"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def _every_key(model: type[BaseModel], at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    for name, field in model.model_fields.items():
+        key = (*at, field.alias or name)
+        yield key
+        inner = unwrap_type(field.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            yield from _every_key(inner, key)
+
+
+def _demo_keys() -> list[tuple[str, ...]]:
+    spec = load_state(DEMO).spec
+    keys = list(_every_key(type(spec.provider), ("provider",)))
+    for name, runtime in spec.runtimes.items():
+        keys += _every_key(type(runtime), ("runtimes", name))
+    for name, storage in spec.storage.items():
+        keys += _every_key(type(storage), ("storage", name))
+    for op, operator in spec.operators.items():
+        keys += _every_key(type(operator), ("operators", op))
+    return keys
+
+
+def test_get_answers_every_key_of_the_model(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Written, default or unset: every key the model has is exit 0, never an internal error."""
+    keys = _demo_keys()
+    assert len(keys) > 100
+    for key in keys:
+        assert main(["-s", str(demo_copy), "get", ".".join(key)]) == 0, key
+    assert "internal error" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import tomllib
 from typing import Any
@@ -13,6 +12,7 @@ import tomlkit
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, load, state_path
 from fedi_tui.core.errors import FediError, InvalidState
 from fedi_tui.core.state.file import LoadedState, update_state
+from fedi_tui.core.state.lookup import look_up
 from fedi_tui.core.state.tomledit import Edit, parse_dotted_key, to_item
 
 
@@ -71,32 +71,22 @@ def _key(raw: str) -> tuple[str, ...]:
         ) from None
 
 
-def _lookup(data: Any, key: tuple[str, ...]) -> Any:
-    node = data
-    for n, part in enumerate(key):
-        if not isinstance(node, dict) or part not in node:
-            here = ".".join(key[:n]) or "the top level"
-            choices = sorted(node) if isinstance(node, dict) else []
-            close = difflib.get_close_matches(part, choices, n=1)
-            hint = (
-                f"; did you mean {close[0]!r}?"
-                if close
-                else (f"; keys there: {', '.join(choices)}" if choices else "")
-            )
-            raise FediError(f"{'.'.join(key)}: no key {part!r} in {here}{hint}")
-        node = node[part]
-    return node
-
-
 def cmd_get(args: argparse.Namespace) -> int:
     loaded = load(args)
-    key = _key(args.key)
-    try:
-        value = _lookup(loaded.data, key)
-    except FediError:
-        # not written in the file: show the effective value (a default) if there is one
-        value = _lookup(loaded.spec.model_dump(by_alias=True, mode="json"), key)
-    print(_format(value))
+    found = look_up(loaded, _key(args.key))
+    name = ".".join(found.key)
+    about = f" — {found.description.rstrip('.')}" if found.description else ""
+    if found.value is None:
+        # nothing on stdout: a script reading the value gets an empty string
+        if found.missing != found.key:
+            why = f"{loaded.path} has no {'.'.join(found.missing)}"
+        else:
+            why = f"{loaded.path} does not set it and it has no default"
+        print(f"{name} is not set: {why}{about}", file=sys.stderr)
+        return EXIT_OK
+    print(_format(found.value))
+    if found.is_default:
+        print(f"{name} is not in {loaded.path}: this is the default{about}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -156,7 +156,7 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath,
     allowed: list[str] = []
     tagged = False
     for part in loc:
-        current = _unwrap(current)
+        current = unwrap_type(current)
         if part == "[key]":
             continue
         after_tag, tagged = tagged, False
@@ -184,13 +184,14 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath,
     return tuple(path), allowed
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap_type(tp: Any) -> Any:
+    """The type inside `Annotated[...]` and `X | None` (a union of several stays as it is)."""
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     if _is_union(tp):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(members) == 1:
-            return _unwrap(members[0])
+            return unwrap_type(members[0])
     return tp
 
 
@@ -200,7 +201,7 @@ def _is_union(tp: Any) -> bool:
 
 def _pick_member(tp: Any, tag: str | int) -> Any:
     for member in typing.get_args(tp):
-        member = _unwrap(member)
+        member = unwrap_type(member)
         if isinstance(member, type) and issubclass(member, BaseModel) and _is_tag(member, tag):
             return member
     return None

@@ -12,8 +12,8 @@ import tomlkit
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, load, state_path
 from fedi_tui.core.errors import FediError, InvalidState
 from fedi_tui.core.state.file import LoadedState, update_state
-from fedi_tui.core.state.lookup import look_up
-from fedi_tui.core.state.tomledit import Edit, parse_dotted_key, to_item
+from fedi_tui.core.state.lookup import look_up, look_up_written
+from fedi_tui.core.state.tomledit import Edit, edits_between, parse_dotted_key, to_item
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -114,6 +114,11 @@ def cmd_set(args: argparse.Namespace) -> int:
     value = parse_value(args.value)
 
     def change(loaded: LoadedState) -> list[Edit]:
+        written = look_up_written(loaded.data, key)
+        if isinstance(value, dict) and isinstance(written, dict):
+            # a table over a table: change only what differs, so it keeps its place
+            # in the file and the comments of the keys that stay
+            return edits_between(written, value, key)
         return [Edit(key, value)]
 
     update_state(state_path(args), change)

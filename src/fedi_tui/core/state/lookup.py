@@ -99,6 +99,11 @@ def _no_key(key: Key, n: int, here: str, choices: list[str]) -> str:
     return f"{'.'.join(key)}: no key {part!r} in {here}{hint}"
 
 
+def look_up_written(data: dict[str, Any], key: Key) -> Any:
+    """The plain value the file writes at `key`, or None."""
+    return _in_file(data, key)[1]
+
+
 def _in_file(data: dict[str, Any], key: Key) -> tuple[bool, Any]:
     node: Any = data
     for part in key:

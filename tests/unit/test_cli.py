@@ -11,8 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from fedi_tui.cli import build_parser, main
-from fedi_tui.core.state.file import load_state
+from fedi_tui.core.state.file import load_state, save_state
 from fedi_tui.core.state.model import unwrap_type
+from fedi_tui.core.state.tomledit import Edit
 from tests.paths import DEMO
 
 
@@ -98,6 +99,38 @@ def test_the_process_exit_status_of_a_usage_error_is_1(demo_copy: Path) -> None:
 def test_validate_ok(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-s", str(demo_copy), "validate"]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def _line_of(path: Path, text: str, after: str) -> int:
+    lines = path.read_text().splitlines()
+    start = lines.index(after)
+    return start + 1 + lines[start:].index(text)
+
+
+def test_validate_reports_what_cannot_be_placed_with_its_place(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two Mastodons on one NixOS host: valid values, but plan cannot place them."""
+    save_state(load_state(demo_copy), [Edit(("operators", "coop", "runtime"), "bare-1")])
+    assert main(["-s", str(demo_copy), "validate"]) == 1
+    err = capsys.readouterr().err
+    line = _line_of(demo_copy, "enable = true", "[operators.school.apps.mastodon]")
+    assert (
+        f"{demo_copy}:{line}:1: operators.school.apps.mastodon.enable: runtime bare-1 is one "
+        "NixOS host and runs one mastodon: operators coop and school both enable it" in err
+    )
+    assert "problems in" in err and "Traceback" not in err
+
+
+def test_validate_reports_a_machine_that_fits_no_node(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nodes = {"pve1": {"cores": 2, "memory_gib": 4, "disk_gib": 40}}
+    save_state(load_state(demo_copy), [Edit(("runtimes", "pve-a", "nodes"), nodes)])
+    assert main(["-s", str(demo_copy), "validate"]) == 1
+    err = capsys.readouterr().err
+    line = _line_of(demo_copy, "[operators.coop.apps.mastodon]", "[operators.coop]")
+    assert f"{demo_copy}:{line}:1: operators.coop.apps.mastodon: coop-mastodon (needs" in err
 
 
 def test_state_from_environment(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,22 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import tomlkit
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, load, state_path
-from fedi_tui.core.errors import FediError, InvalidState
-from fedi_tui.core.state.file import LoadedState, update_state
+from fedi_tui.core.deploy.mapping import PlacementError
+from fedi_tui.core.errors import FediError, InvalidState, Problem
+from fedi_tui.core.state.file import LoadedState, locate, update_state
 from fedi_tui.core.state.lookup import look_up, look_up_written
 from fedi_tui.core.state.tomledit import Edit, edits_between, parse_dotted_key, to_item
+from fedi_tui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "validate",
         help="check the state file; list every problem",
-        description="Check the state file. Exit 0 when valid, 1 with every problem listed.",
+        description="Check the state file: its syntax, every value, and that every machine "
+        "can be placed on the runtimes (as plan would). Exit 0 when valid, 1 with every "
+        "problem listed with its place in the file.",
     )
     p.set_defaults(func=cmd_validate)
 
@@ -48,18 +53,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         loaded = load(args)
+        # what plan would refuse is a problem of the file too: map it onto the resources
+        Workspace.from_loaded(loaded).config  # noqa: B018
     except InvalidState as exc:
-        print(exc, file=sys.stderr)
-        n = len(exc.problems)
-        print(f"{n} problem{'s' if n != 1 else ''} in {exc.path}", file=sys.stderr)
-        return EXIT_USER
+        return _problems(exc.path, exc.problems)
+    except PlacementError as exc:
+        return _problems(loaded.path, locate(loaded.text, exc.problems))
     spec = loaded.spec
     apps = sum(1 for op in spec.operators.values() for _, a in op.apps.items() if a.enable)
     print(
         f"{loaded.path}: valid — {len(spec.runtimes)} runtimes, {len(spec.storage)} storage, "
-        f"{len(spec.operators)} operators, {apps} enabled apps"
+        f"{len(spec.operators)} operators, {apps} enabled apps; every machine can be placed"
     )
     return EXIT_OK
+
+
+def _problems(path: Path, problems: list[Problem]) -> int:
+    for problem in sorted(problems):
+        print(problem.format(path), file=sys.stderr)
+    n = len(problems)
+    print(f"{n} problem{'s' if n != 1 else ''} in {path}", file=sys.stderr)
+    return EXIT_USER
 
 
 def _key(raw: str) -> tuple[str, ...]:

@@ -299,3 +299,19 @@ def test_read_only_refuses_commands_that_write(
     assert "--read-only" in capsys.readouterr().err
     assert demo_copy.read_bytes() == before
     assert main(["-s", str(demo_copy), "--read-only", "validate"]) == 0
+
+
+def test_apps_speaks_the_state_files_language(capsys: pytest.CaptureFixture[str]) -> None:
+    """Defaults as they are written in fedi.toml, no Python reprs, plurals right."""
+    assert main(["apps"]) == 0
+    out = capsys.readouterr().out
+    for python in ("= None", "= False", "= True", "'approval'", ": str,", ": int,", "1 cores"):
+        assert python not in out, python
+    assert "    domain: domain name, optional\n" in out
+    assert '    registration_mode: "open", "approval" or "closed", default "approval"\n' in out
+    assert "    enable: true or false, default false\n" in out
+    assert "    admin.email: e-mail address, required\n" in out
+    assert '    site_description: text, default ""\n' in out
+    assert '    transcoding.resolutions: list of "144p", ' in out
+    assert "    tiny    up to 10 users: 1 core, 2 GiB memory, 20 GiB disk, 50 GiB S3\n" in out
+    assert "  options, in [operators.<id>.apps.pixelfed]:\n" in out

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.validators import described
 
 SECRET_HOWTO = (
     'write a reference instead: { env = "NAME" }, { file = "path" } or '  # noqa: S105
@@ -28,7 +29,16 @@ class SecretRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    env: Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = None
+    env: Annotated[
+        str | None,
+        Field(
+            pattern=described(
+                r"^[A-Za-z_][A-Za-z0-9_]*$",
+                "an environment variable name: letters, digits and '_', not starting with a "
+                "digit (e.g. 'PVE_TOKEN')",
+            )
+        ),
+    ] = None
     """Name of an environment variable holding the secret."""
     file: str | None = None
     """Path of a file holding the secret (first line, trailing newline removed); `~` expands."""

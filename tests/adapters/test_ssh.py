@@ -811,6 +811,37 @@ def test_changed_host_key_in_known_hosts_is_refused(
     assert f"ssh-keygen -R '{pattern}' -f {known_hosts}" in text
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [
+        "@revoked {pattern} {key}\n",  # only revoked
+        "{pattern} {key}\n@revoked {pattern} {key}\n",  # trusted, then revoked
+        "@revoked * {key}\n",  # revoked for every host
+    ],
+    ids=["revoked", "trusted-and-revoked", "revoked-everywhere"],
+)
+def test_a_revoked_host_key_is_reported_as_revoked(
+    sshd_fast_host: SshHost, tmp_path: Path, entries: str
+) -> None:
+    pattern = known_hosts_pattern(sshd_fast_host.address, sshd_fast_host.port)
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(entries.format(pattern=pattern, key=sshd_fast_host.host_public_key))
+    before = _accepted_logins(sshd_fast_host)
+
+    async def go() -> None:
+        async with _connect(sshd_fast_host, known_hosts=known_hosts):
+            pass
+
+    with pytest.raises(FediError) as caught:
+        _run(go())
+    text = str(caught.value)
+    assert "is REVOKED" in text and f"which {known_hosts} marks @revoked" in text
+    assert sshd_fast_host.host_public_key in text
+    assert _fingerprint(sshd_fast_host.host_public_key_file) in text
+    assert "CHANGED" not in text and "could not be read" not in text and "unknown" not in text
+    assert _accepted_logins(sshd_fast_host) == before  # nothing was sent
+
+
 def test_no_pin_and_no_known_hosts_file_is_refused(
     sshd_fast_host: SshHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -83,19 +83,30 @@ class SecretRef(BaseModel):
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
             try:
-                text = path.read_text(encoding="utf-8")
+                raw = path.read_bytes()
             except OSError as exc:
                 raise FediError(
                     f"secret {self.describe()}: cannot read {path}: {exc.strerror}"
                 ) from None
-            return SecretStr(text.rstrip("\n"))
+            return SecretStr(self._text(raw, f"the file {path}").rstrip("\n"))
         assert self.command is not None
         try:
             done = subprocess.run(
-                shlex.split(self.command), capture_output=True, text=True, timeout=60, check=False
+                shlex.split(self.command), capture_output=True, timeout=60, check=False
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             raise FediError(f"secret {self.describe()}: could not run: {exc}") from None
         if done.returncode != 0:
             raise FediError(f"secret {self.describe()}: command exited {done.returncode}")
-        return SecretStr(done.stdout.rstrip("\n"))
+        return SecretStr(self._text(done.stdout, "the command's output").rstrip("\n"))
+
+    def _text(self, raw: bytes, what: str) -> str:
+        """`raw` as UTF-8; an error names the reference and where, never a byte of it."""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            kind = "file" if self.file is not None else "command"
+            raise FediError(
+                f"secret {self.describe()}: {what} is not UTF-8 text; a secret is read as "
+                f"text: is it the right {kind}?"
+            ) from None

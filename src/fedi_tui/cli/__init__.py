@@ -20,6 +20,7 @@ from fedi_tui import __version__
 from fedi_tui.cli import appcmds, plancmd, rendercmd, setupcmd, statecmds
 from fedi_tui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.trust import trust_state_files
 from fedi_tui.core.userdirs import user_dirs
 
 MODULES = (statecmds, appcmds, rendercmd, plancmd, setupcmd)
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="change nothing: the TUI offers no edits, and commands that write refuse",
     )
+    parser.add_argument(
+        "--trust-state-file",
+        action="store_true",
+        help="resolve the state file's secrets even if others can change it (a state file is "
+        "code: its { command = … } secrets run programs); without this, such a file's "
+        "secrets are refused",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in MODULES:
         module.register(sub)
@@ -92,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except UsageError as exc:
         return _usage_error(exc)
+    trust_state_files(args.trust_state_file)
     try:
         if args.command is None:
             from fedi_tui.cli.tuicmd import run_tui  # Textual loads only for the TUI

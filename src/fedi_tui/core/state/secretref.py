@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.trust import check_secrets_allowed
 from fedi_tui.core.state.validators import described
 
 SECRET_HOWTO = (
@@ -72,7 +73,13 @@ class SecretRef(BaseModel):
         return f"{self.kind} {getattr(self, self.kind)!r}"
 
     def resolve(self, base_dir: Path | None = None) -> SecretStr:
-        """Read the secret now. Errors name the source, never a value."""
+        """Read the secret now. Errors name the source, never a value.
+
+        `base_dir` is the state file's directory: relative files are found there,
+        and a state file there that others could change has its secrets refused
+        (UntrustedStateFile, see `core.state.trust`).
+        """
+        check_secrets_allowed(base_dir)
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value:

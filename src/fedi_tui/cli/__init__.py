@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Run Mastodon, PeerTube and Pixelfed for your customers. Without a command, "
             "opens the terminal UI on the state file."
         ),
-        epilog="State file: --state PATH, else $FEDI_STATE, else ./fedi.toml.",
+        epilog="State file: --state PATH, else $FEDI_STATE, else ./fedi.toml. Exit codes: "
+        "0 success, 1 user error (also a wrong command line), 2 plan found changes, "
+        "70 internal error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"fedi-tui {__version__}")
     parser.add_argument(

@@ -96,13 +96,37 @@ def _accepted_logins(host: SshHost) -> int:
     return host.log.read_text().count("Accepted publickey")
 
 
-def _alive(pid: int) -> bool:
-    """True while *pid* runs (a zombie or a reused pid that is not `sleep` counts as gone)."""
+def _program(pid: int) -> str | None:
+    """argv[0] of *pid* as a base name, None if there is no such process.
+
+    While *pid* is in the middle of an exec, the kernel shows an empty command
+    line: that reads as "" (neither the old program nor the new one).
+    """
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "State:\tZ" not in status and "sleep" in Path(f"/proc/{pid}/cmdline").read_text()
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return None if state in ("Z", "X") else os.path.basename(argv0.decode(errors="replace"))
+
+
+def _alive(pid: int) -> bool:
+    """True while *pid* runs `sleep` (a zombie, or a reused pid running anything else, is gone).
+
+    It looks at argv[0] only: a `sh -c '…; exec sleep 60'` that has not yet
+    exec'd has "sleep" in its command line too, and is not the sleep.
+    """
+    return _program(pid) == "sleep"
+
+
+def _wait_exec(pid: int, program: str, limit: float = 10.0) -> bool:
+    """Wait until *pid* has exec'd *program*; False if it did not within *limit* seconds."""
+    deadline = time.monotonic() + limit
+    while _program(pid) != program:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def _wait_gone(pid: int, limit: float = 5.0) -> bool:
@@ -249,10 +273,14 @@ def own_pids() -> Iterator[list[int]]:
 
 def _start_and_cancel(
     host: SshHost, script: str, pidfile: Path, own_pids: list[int]
-) -> tuple[int, float, int, BaseException | None]:
-    """Run *script* (which prints its pid first), cancel it; returns pid, cancel time, …"""
+) -> tuple[int, list[str], int, BaseException | None]:
+    """Run *script* (which prints its pid, then execs `sleep`), cancel it once it sleeps.
 
-    async def go() -> tuple[int, float, int, BaseException | None]:
+    Returns the pid, the signals run() sent, whether the process still runs on
+    the machine (0: it does) and what the cancelled run() raised.
+    """
+
+    async def go() -> tuple[int, list[str], int, BaseException | None]:
         pids: list[int] = []
         started = asyncio.Event()
 
@@ -265,25 +293,52 @@ def _start_and_cancel(
         async with _connect(host) as m:
             task = asyncio.create_task(m.run(["sh", "-c", script], on_line=on_line))
             await asyncio.wait_for(started.wait(), 10)
-            for _ in range(200):  # the pid is printed just before `exec sleep`
-                if _alive(pids[0]):
-                    break
-                await asyncio.sleep(0.01)
-            assert _alive(pids[0])
-            begin = time.monotonic()
+            # the pid is printed just before `exec sleep`: cancel once the exec is done,
+            # judged by one observation (see _program for why not by "sleep" in cmdline)
+            assert await asyncio.to_thread(_wait_exec, pids[0], "sleep")
             task.cancel()
             raised: BaseException | None = None
             try:
                 await task
             except BaseException as exc:
                 raised = exc
-            took = time.monotonic() - begin
             # the connection is still usable, and on the machine the process is gone
             remote = await m.run(["sh", "-c", _RUNNING.format(pidfile=pidfile)], check=False)
-        return pids[0], took, remote, raised
+        return pids[0], sent, remote, raised
 
-    result: tuple[int, float, int, BaseException | None] = _run(go())
+    sent: list[str] = []
+    original = asyncssh.SSHClientProcess.send_signal
+
+    def record(self: asyncssh.SSHClientProcess[str], signal: str | int) -> None:
+        sent.append(str(signal))
+        original(self, signal)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(asyncssh.SSHClientProcess, "send_signal", record)
+        result: tuple[int, list[str], int, BaseException | None] = _run(go())
     return result
+
+
+def test_a_shell_that_has_not_yet_execd_sleep_is_not_the_sleep() -> None:
+    """The cancel tests wait for `exec sleep` before cancelling; a shell whose script
+    mentions sleep must not pass for it (it did: the tests then raced the exec)."""
+    shell = subprocess.Popen(
+        ["sh", "-c", "echo $$; read line; exec sleep 60"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert shell.stdout is not None and shell.stdin is not None
+        pid = int(shell.stdout.readline())
+        assert _program(pid) == "sh" and not _alive(pid)  # blocked in `read`, still sh
+        shell.stdin.write("go\n")
+        shell.stdin.flush()
+        assert _wait_exec(pid, "sleep") and _alive(pid)
+    finally:
+        shell.kill()
+        shell.wait()
+    assert not _alive(pid)
 
 
 def test_cancel_stops_the_remote_command(
@@ -291,9 +346,9 @@ def test_cancel_stops_the_remote_command(
 ) -> None:
     pidfile = Path(remote_dir) / "pid"
     script = f"echo $$ > {pidfile}; echo $$; exec sleep 60"
-    pid, took, remote, raised = _start_and_cancel(sshd_fast_host, script, pidfile, own_pids)
+    pid, sent, remote, raised = _start_and_cancel(sshd_fast_host, script, pidfile, own_pids)
     assert isinstance(raised, asyncio.CancelledError)
-    assert took < 3.0  # SIGTERM ended it; no waiting for the grace period
+    assert sent == ["TERM"]  # SIGTERM ended it: no SIGKILL after the grace period
     assert remote != 0  # `kill -0 <pid>` on the machine: no such process
     assert _wait_gone(pid)
 
@@ -304,9 +359,9 @@ def test_cancel_kills_a_command_that_ignores_sigterm(
     monkeypatch.setattr(ssh_module, "STOP_GRACE", 0.3)
     pidfile = Path(remote_dir) / "pid"
     script = f"trap '' TERM; echo $$ > {pidfile}; echo $$; exec sleep 60"
-    pid, took, remote, raised = _start_and_cancel(sshd_fast_host, script, pidfile, own_pids)
+    pid, sent, remote, raised = _start_and_cancel(sshd_fast_host, script, pidfile, own_pids)
     assert isinstance(raised, asyncio.CancelledError)
-    assert 0.3 <= took < 3.0
+    assert sent == ["TERM", "KILL"]  # SIGTERM was ignored for the grace period, then SIGKILL
     assert remote != 0
     assert _wait_gone(pid)
 
@@ -756,6 +811,37 @@ def test_changed_host_key_in_known_hosts_is_refused(
     assert asyncssh.import_public_key(old).get_fingerprint("sha256") in text
     assert sshd_fast_host.host_public_key in text
     assert f"ssh-keygen -R '{pattern}' -f {known_hosts}" in text
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        "@revoked {pattern} {key}\n",  # only revoked
+        "{pattern} {key}\n@revoked {pattern} {key}\n",  # trusted, then revoked
+        "@revoked * {key}\n",  # revoked for every host
+    ],
+    ids=["revoked", "trusted-and-revoked", "revoked-everywhere"],
+)
+def test_a_revoked_host_key_is_reported_as_revoked(
+    sshd_fast_host: SshHost, tmp_path: Path, entries: str
+) -> None:
+    pattern = known_hosts_pattern(sshd_fast_host.address, sshd_fast_host.port)
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(entries.format(pattern=pattern, key=sshd_fast_host.host_public_key))
+    before = _accepted_logins(sshd_fast_host)
+
+    async def go() -> None:
+        async with _connect(sshd_fast_host, known_hosts=known_hosts):
+            pass
+
+    with pytest.raises(FediError) as caught:
+        _run(go())
+    text = str(caught.value)
+    assert "is REVOKED" in text and f"which {known_hosts} marks @revoked" in text
+    assert sshd_fast_host.host_public_key in text
+    assert _fingerprint(sshd_fast_host.host_public_key_file) in text
+    assert "CHANGED" not in text and "could not be read" not in text and "unknown" not in text
+    assert _accepted_logins(sshd_fast_host) == before  # nothing was sent
 
 
 def test_no_pin_and_no_known_hosts_file_is_refused(

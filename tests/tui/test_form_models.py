@@ -76,7 +76,7 @@ def test_wizard_draft_problems_name_the_field() -> None:
     problems = draft_problems(draft, data)
     assert problems["operator_id"].startswith("an operator 'coop' exists already")
     assert "e-mail" in problems["email"]
-    assert problems["admin_username"].startswith("not accepted")
+    assert problems["admin_username"].startswith("expected a user name of up to 30")
     assert slug("Lens & Light Club") == "lens-light-club"
 
 

@@ -72,7 +72,7 @@ def test_a_plugin_app_is_validated_and_listed(
     assert load_state(demo_copy).spec.operators["coop"].apps.lemmy.max_communities == 5  # type: ignore[attr-defined]
     assert main(["apps", "lemmy"]) == 0
     out = capsys.readouterr().out
-    assert "max_communities: int = 50" in out and "How many communities" in out
+    assert "max_communities: integer, default 50" in out and "How many communities" in out
 
 
 def test_unknown_app_is_refused_with_a_suggestion(demo_copy: Path) -> None:

@@ -66,3 +66,21 @@ def test_resolved_value_is_masked_and_never_saved(
 def test_exactly_one_valid_source(value: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         SecretRef.model_validate(value)
+
+
+def test_a_file_that_is_not_utf8_names_the_reference_and_the_file(tmp_path: Path) -> None:
+    secret = b"s3cr3t-\xff\xfe-value"
+    (tmp_path / "pve.secret").write_bytes(secret)
+    with pytest.raises(FediError) as caught:
+        SecretRef(file="pve.secret").resolve(tmp_path)
+    text = str(caught.value)
+    assert text.startswith("secret file 'pve.secret': the file ")
+    assert f"{tmp_path / 'pve.secret'} is not UTF-8 text" in text
+    assert "s3cr3t" not in text and "xff" not in text  # no part of the secret
+
+
+def test_a_command_whose_output_is_not_utf8_says_so() -> None:
+    code = 'import sys; sys.stdout.buffer.write(b"\\xff")'
+    ref = SecretRef(command=f"{sys.executable} -c '{code}'")
+    with pytest.raises(FediError, match=r"the command's output is not UTF-8 text"):
+        ref.resolve()

@@ -95,12 +95,13 @@ def test_add_operator_then_remove_it_restores_file(demo_copy: Path) -> None:
     }
     loaded = save_state(loaded, [Edit(("operators", "newco"), new_op)])
     after = demo_copy.read_text()
-    assert after.startswith(before.rstrip("\n"))  # appended after the last operator
-    assert "[operators.newco]" in after and "[operators.newco.apps.mastodon]" in after
+    assert after.startswith(before + "\n[operators.newco]\n")  # after the last operator
+    assert "\n\n[operators.newco.apps.mastodon]\n" in after
+    assert after.endswith("\n") and not after.endswith("\n\n")
     reloaded = load_state(demo_copy)
     assert reloaded.data["operators"]["newco"] == new_op
     save_state(reloaded, [Edit(("operators", "newco"), DELETE)])
-    assert demo_copy.read_text().rstrip("\n") == before.rstrip("\n")
+    assert demo_copy.read_text() == before  # byte for byte: no blank line left at the end
 
 
 def test_edit_in_large_state_changes_one_line(tmp_path: Path) -> None:
@@ -142,3 +143,54 @@ def test_replacing_a_whole_table_keeps_the_comments_of_its_neighbours(demo_copy:
     assert load_state(demo_copy).data["operators"]["photoclub"]["apps"] == new
     removed = [line for line in changed_lines(before, after) if line.startswith("-")]
     assert all("photoclub.apps.pixelfed" in line or not line.startswith("-[") for line in removed)
+
+
+def test_a_table_added_by_set_has_a_blank_line_before_the_next_table(demo_copy: Path) -> None:
+    value = '{ enable = true, admin = { username = "a", email = "a@hillside.test" } }'
+    assert main(["-s", str(demo_copy), "set", "operators.school.apps.pixelfed", value]) == 0
+    after = demo_copy.read_text()
+    added = after.split("[operators.school.apps.pixelfed]\n", 1)[1]
+    table, rest = added.split("\n\n", 1)  # the table, one blank line, what follows
+    assert table == 'enable = true\nadmin = { username = "a", email = "a@hillside.test" }'
+    assert rest.startswith("[operators.school.apps.")
+    assert load_state(demo_copy).data["operators"]["school"]["apps"]["pixelfed"]["enable"]
+
+
+def test_replacing_the_last_table_keeps_its_place_and_the_end_of_the_file(
+    demo_copy: Path,
+) -> None:
+    before = demo_copy.read_text()
+    value = '{ enable = true, admin = { username = "it_admin", email = "it@hillside.test" } }'
+    assert main(["-s", str(demo_copy), "set", "operators.school.apps.mastodon", value]) == 0
+    assert changed_lines(before, demo_copy.read_text()) == [
+        '-registration_mode = "closed"',
+        '-size = "tiny"',
+    ]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        Edit(("operators", "school", "apps", "mastodon"), DELETE),
+        Edit(("operators", "school", "apps", "mastodon", "size"), "large"),
+        Edit(("operators", "school", "apps", "mastodon", "site_title"), "Hillside"),
+        Edit(("runtimes", "pve-a", "overcommit"), {"cpu": 2.0}),
+        Edit(("provider", "state_dir"), "state"),
+    ],
+    ids=lambda e: ".".join(e.path),
+)
+def test_a_save_never_adds_a_blank_line_at_the_end(demo_copy: Path, edit: Edit) -> None:
+    save_state(load_state(demo_copy), [edit])
+    text = demo_copy.read_text()
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    assert "\n\n\n" not in text  # nor two blank lines anywhere
+
+
+def test_a_save_leaves_no_lock_file_behind(demo_copy: Path) -> None:
+    lock = demo_copy.with_name("fedi.toml.lock")
+    assert main(["-s", str(demo_copy), "set", "provider.name", '"Renamed"']) == 0
+    assert not lock.exists()
+    # nor a refused one
+    assert main(["-s", str(demo_copy), "set", "provider.domain", '"NOT A DOMAIN"']) == 1
+    assert not lock.exists()
+    assert sorted(p.name for p in demo_copy.parent.iterdir()) == ["fedi.toml", "fedi.toml.bak"]

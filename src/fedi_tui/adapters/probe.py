@@ -40,6 +40,7 @@ from fedi_tui.adapters.tcpconnect import (
     target_of,
     tcp_connect,
 )
+from fedi_tui.core.text import visible_line
 
 __all__ = ["ProbeResult", "fingerprint_of_der", "probe_ssh", "probe_tls", "probe_url"]
 
@@ -59,7 +60,8 @@ class ProbeResult:
     tls_fingerprint: str | None
     """SHA-256 of the leaf certificate (DER) as ``AA:BB:…`` (32 upper-case hex pairs)."""
     tls_subject: str | None
-    """The certificate's subject, e.g. ``CN=pve1``, for display only."""
+    """The certificate's subject, e.g. ``CN=pve1``, for display only (control characters
+    shown as escapes, like every error text here: it all comes from the server)."""
     ssh_host_key: str | None
     """The server's host key as an OpenSSH line without comment: ``ssh-ed25519 AAAA…``."""
     ssh_fingerprint: str | None
@@ -103,7 +105,8 @@ def _subject_of_der(der: bytes) -> str | None:
     try:
         from cryptography import x509  # asyncssh depends on cryptography
 
-        return x509.load_der_x509_certificate(der).subject.rfc4514_string() or None
+        # the server chose it: a CN can hold terminal escape sequences
+        return visible_line(x509.load_der_x509_certificate(der).subject.rfc4514_string()) or None
     except Exception:
         return None
 
@@ -111,7 +114,7 @@ def _subject_of_der(der: bytes) -> str | None:
 def _tls_reason(exc: ssl.SSLError) -> str:
     reason = getattr(exc, "reason", None)
     if isinstance(reason, str) and reason:
-        return reason.replace("_", " ").lower()
+        return one_line(reason.replace("_", " ").lower())
     return one_line(exc)
 
 

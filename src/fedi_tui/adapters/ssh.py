@@ -11,7 +11,8 @@ The apply engine's port to a machine::
 * Logging in (:mod:`fedi_tui.adapters.sshlogin`): strict host keys — a pinned
   ``host_key`` or a known_hosts file, never none — and only the key file given.
 * :meth:`SshMachine.run` quotes the argument vector with :func:`shlex.join`,
-  hands every line of stdout and stderr to ``on_line`` as it arrives and
+  hands every line of stdout and stderr to ``on_line`` as it arrives (control
+  characters made visible, like all text from the machine in errors) and
   returns the exit status (a signal number as its negative). The login shell
   runs it with ``exec``, so it leads the session's process group and sshd's
   signals reach it and its children: cancelling the task (Ctrl+C) sends
@@ -45,6 +46,7 @@ from fedi_tui.adapters.sftpfiles import PushResult, check_absolute, make_dirs, p
 from fedi_tui.adapters.sshlogin import login, openssh_line
 from fedi_tui.adapters.tcpconnect import one_line, target_of
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.text import visible
 
 __all__ = [
     "ACTIVATE_COMMAND",
@@ -56,7 +58,9 @@ __all__ = [
 
 Stream = Literal["stdout", "stderr"]
 LineCallback = Callable[[Stream, str], None]
-"""Called with each output line (without its line ending) as it arrives."""
+"""Called with each output line (without its line ending) as it arrives, with control
+characters but tab shown as escapes (:func:`fedi_tui.core.text.visible`): a remote
+command's output can hold terminal escape sequences."""
 
 ACTIVATE_COMMAND: tuple[str, ...] = ("nixos-rebuild", "switch", "-I", "nixos-config={config}")
 """``{config}`` becomes ``<remote_dir>/configuration.nix``, ``{dir}`` the directory."""
@@ -171,8 +175,9 @@ class SshMachine:
             raise FediError(f"cannot start `{shlex.join(argv)}` on {self.target}: {exc}") from None
 
         async def pump(stream: Stream, reader: asyncssh.SSHReader[str]) -> None:
-            while line := await reader.readline():
-                line = line.removesuffix("\n").removesuffix("\r")
+            while raw := await reader.readline():
+                # what a machine prints reaches terminals and log files: controls made visible
+                line = visible(raw.removesuffix("\n").removesuffix("\r"))
                 if stream == "stderr":
                     tail.append(line)
                 if on_line is not None:

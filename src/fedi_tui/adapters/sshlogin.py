@@ -8,8 +8,8 @@ accepted. Only the private key file given is used: no agent, no
 login.
 
 Every failure becomes a :class:`FediError` that says what happened and what to
-do: unknown or changed host key (with the key the server presented, its
-fingerprint, what was expected and how to re-pin), key refused, connection
+do: unknown, changed or revoked host key (with the key the server presented,
+its fingerprint, what was expected and how to re-pin), key refused, connection
 refused, time-out. :class:`asyncio.CancelledError` propagates untouched.
 """
 
@@ -46,6 +46,7 @@ class _Trust:
         self.pattern = _known_hosts_pattern(host, port)
         self.pinned: str | None = None
         self.file: Path | None = None
+        self._revoked: asyncssh.SSHKnownHosts | None = None
         if host_key is not None:
             line = " ".join(host_key.split()[:2])
             try:
@@ -71,16 +72,43 @@ class _Trust:
             )
         try:
             self.arg = asyncssh.read_known_hosts(str(path))
+            self._revoked = _revoked_entries(path.read_text(encoding="utf-8", errors="replace"))
         except (OSError, ValueError) as exc:
             raise FediError(
                 f"cannot read the known_hosts file {path}: {one_line(exc)}; fix or replace it"
             ) from None
 
     def expected(self, host: str, addr: str, port: int) -> list[asyncssh.SSHKey]:
-        """The keys trusted for this host (once each)."""
+        """The keys trusted for this host (once each); a key also marked @revoked is not."""
         found = asyncssh.match_known_hosts(self.arg, host, addr, port if port != 22 else None)
-        unique = {openssh_line(key): key for key in found[0]}
+        revoked = self.revoked(host, addr, port)
+        unique = {openssh_line(key): key for key in found[0] if openssh_line(key) not in revoked}
         return list(unique.values())
+
+    def revoked(self, host: str, addr: str, port: int) -> set[str]:
+        """The keys known_hosts marks ``@revoked`` for this host, as OpenSSH lines.
+
+        Matched on the ``@revoked`` lines alone: asyncssh drops the revoked keys of a
+        ``[host]:port`` entry when that port has no trusted key.
+        """
+        if self._revoked is None:
+            return set()
+        found = asyncssh.match_known_hosts(self._revoked, host, addr, port if port != 22 else None)
+        return {openssh_line(key) for key in found[0]}
+
+    def revoked_message(self, target: str, presented: asyncssh.SSHKey) -> str:
+        """The server presented a key that known_hosts marks as revoked."""
+        line = openssh_line(presented)
+        console = f"ssh-keygen -lf /etc/ssh/{_host_key_file(presented)}"
+        return (
+            f"host key of {target} is REVOKED: it presented {line} "
+            f"({presented.get_fingerprint('sha256')}), which {self.file} marks @revoked. "
+            "A revoked key is never trusted, so nothing was sent. If the machine still uses "
+            "that key, its key is compromised: give it a new one. Once it has a new key, compare "
+            f"that key's fingerprint with `{console}` on its console and pin it: "
+            f'host_key = "ssh-ed25519 AAAA…" in fedi.toml, or a "{self.pattern} <key>" line '
+            f"in {self.file}"
+        )
 
     def message(
         self, target: str, presented: asyncssh.SSHKey | None, expected: list[asyncssh.SSHKey]
@@ -120,6 +148,16 @@ class _Trust:
             f"`ssh-keygen -R '{self.pattern}' -f {self.file}` and pin the new key: "
             f'host_key = "{line}" in fedi.toml, or {where} in the file'
         )
+
+
+def _revoked_entries(text: str) -> asyncssh.SSHKnownHosts | None:
+    """The ``@revoked`` lines of a known_hosts file, as plain entries (None if there are none)."""
+    lines = [
+        line.split(None, 1)[1] + "\n"
+        for line in text.splitlines()
+        if line.startswith("@revoked") and len(line.split(None, 1)) == 2
+    ]
+    return asyncssh.import_known_hosts("".join(lines)) if lines else None
 
 
 def _host_key_file(key: asyncssh.SSHKey) -> str:
@@ -247,7 +285,15 @@ async def login(
         failure = exc
     expected = trust.expected(host, addr, port)
     if isinstance(failure, asyncssh.HostKeyNotVerifiable):
-        raise FediError(trust.message(target, client.presented, expected)) from None
+        presented = client.presented
+        revoked = trust.revoked(host, addr, port)
+        if revoked and presented is None:
+            # asyncssh refuses a revoked key without showing it: read it (key exchange only)
+            remaining = max(deadline - time.monotonic(), 1.0)
+            presented = await _offered_key(host, port, remaining)
+        if presented is not None and openssh_line(presented) in revoked:
+            raise FediError(trust.revoked_message(target, presented)) from None
+        raise FediError(trust.message(target, presented, expected)) from None
     early_end = (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost, ConnectionError, EOFError)
     if isinstance(failure, early_end) and client.presented is None:
         # OpenSSH hangs up when it has no host key of the types we trust: find out

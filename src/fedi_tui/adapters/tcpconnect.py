@@ -1,6 +1,7 @@
 """Open a TCP connection with a time limit and a message a person can act on.
 
 Used by the connection probes; the socket it returns is handed on to TLS or SSH.
+:func:`one_line` is the adapters' way to quote text from outside in a message.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import asyncio
 import ipaddress
 import socket
 import time
+
+from fedi_tui.core.text import visible_line
 
 # What usually listens on a port, to make "connection refused" actionable.
 SERVICES = {
@@ -30,7 +33,11 @@ def target_of(host: str, port: int) -> str:
 
 
 def one_line(text: object) -> str:
-    return " ".join(str(text).split())
+    """`text` on one line, safe to show: it often comes from a server (a DISCONNECT reason,
+    an HTTP reason phrase), so runs of white space become one space and every other
+    control character (`ESC]0;…` retitles a terminal, `ESC[2K` erases a line) is shown
+    as an escape instead of reaching the terminal."""
+    return visible_line(" ".join(str(text).split()))
 
 
 def seconds(timeout: float) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
 from fedi_tui.cli.common import EXIT_OK, open_workspace
-from fedi_tui.core.atomicfile import write_atomic
+from fedi_tui.core.deploy.renderdir import write_render_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +15,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write each machine's NixOS configuration",
         description="Render one directory per machine: configuration.nix, the fediversity "
         "NixOS modules and manifest.json with a content hash. Secrets are never written; "
-        "the configuration names the root-only files that hold them on the machine.",
+        "the configuration names the root-only files that hold them on the machine. "
+        "A machine's directory from an earlier render is replaced, and that of a machine "
+        "that no longer exists removed, only if it holds fedi-tui's manifest.json; "
+        "links and other files are never followed or deleted.",
     )
     p.add_argument(
         "--out", metavar="DIR", type=Path, help="output directory (default: <state dir>/rendered)"
@@ -29,20 +31,25 @@ def cmd_render(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     out: Path = args.out or workspace.state_dir / "rendered"
     config = workspace.config
-    if args.operator:
-        config = config.only_operator(args.operator)
+    everything = {m.name for m in config.machines}
+    operator: str | None = args.operator
+    if operator:
+        config = config.only_operator(operator)
     machines = config.machines
+    result = write_render_dir(
+        out,
+        [workspace.rendered[m.name] for m in machines],
+        existing=everything.__contains__,
+        # with --operator, only that operator's old machines are tidied away
+        prune=lambda manifest: operator is None or operator in manifest.get("operators", ()),
+    )
     for machine in machines:
         rendered = workspace.rendered[machine.name]
-        target = out / machine.name
-        tmp = out / f".{machine.name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        for rel, text in rendered.files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, text.encode("utf-8"))
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
-        print(f"{target}  {rendered.hash[:12]}  {', '.join(a.module.name for a in machine.apps)}")
-    print(f"rendered {len(machines)} machine{'s' if len(machines) != 1 else ''} into {out}")
+        apps = ", ".join(a.module.name for a in machine.apps)
+        print(f"{out / machine.name}  {rendered.hash[:12]}  {apps}")
+    for name in result.removed:
+        print(f"{out / name}  removed: no such machine in {workspace.path} any more")
+    n = len(machines)
+    gone = f"; removed {len(result.removed)}" if result.removed else ""
+    print(f"rendered {n} machine{'s' if n != 1 else ''} into {out}{gone}")
     return EXIT_OK

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import tomlkit
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, load, state_path
-from fedi_tui.core.errors import FediError, InvalidState
-from fedi_tui.core.state.file import LoadedState, update_state
-from fedi_tui.core.state.tomledit import Edit, parse_dotted_key, to_item
+from fedi_tui.core.deploy.mapping import PlacementError
+from fedi_tui.core.errors import FediError, InvalidState, Problem
+from fedi_tui.core.state.file import LoadedState, locate, update_state
+from fedi_tui.core.state.lookup import look_up, look_up_written
+from fedi_tui.core.state.tomledit import Edit, edits_between, parse_dotted_key, to_item
+from fedi_tui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "validate",
         help="check the state file; list every problem",
-        description="Check the state file. Exit 0 when valid, 1 with every problem listed.",
+        description="Check the state file: its syntax, every value, and that every machine "
+        "can be placed on the runtimes (as plan would). Exit 0 when valid, 1 with every "
+        "problem listed with its place in the file.",
     )
     p.set_defaults(func=cmd_validate)
 
@@ -48,18 +53,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         loaded = load(args)
+        # what plan would refuse is a problem of the file too: map it onto the resources
+        Workspace.from_loaded(loaded).config  # noqa: B018
     except InvalidState as exc:
-        print(exc, file=sys.stderr)
-        n = len(exc.problems)
-        print(f"{n} problem{'s' if n != 1 else ''} in {exc.path}", file=sys.stderr)
-        return EXIT_USER
+        return _problems(exc.path, exc.problems)
+    except PlacementError as exc:
+        return _problems(loaded.path, locate(loaded.text, exc.problems))
     spec = loaded.spec
     apps = sum(1 for op in spec.operators.values() for _, a in op.apps.items() if a.enable)
     print(
         f"{loaded.path}: valid — {len(spec.runtimes)} runtimes, {len(spec.storage)} storage, "
-        f"{len(spec.operators)} operators, {apps} enabled apps"
+        f"{len(spec.operators)} operators, {apps} enabled apps; every machine can be placed"
     )
     return EXIT_OK
+
+
+def _problems(path: Path, problems: list[Problem]) -> int:
+    for problem in sorted(problems):
+        print(problem.format(path), file=sys.stderr)
+    n = len(problems)
+    print(f"{n} problem{'s' if n != 1 else ''} in {path}", file=sys.stderr)
+    return EXIT_USER
 
 
 def _key(raw: str) -> tuple[str, ...]:
@@ -71,32 +85,22 @@ def _key(raw: str) -> tuple[str, ...]:
         ) from None
 
 
-def _lookup(data: Any, key: tuple[str, ...]) -> Any:
-    node = data
-    for n, part in enumerate(key):
-        if not isinstance(node, dict) or part not in node:
-            here = ".".join(key[:n]) or "the top level"
-            choices = sorted(node) if isinstance(node, dict) else []
-            close = difflib.get_close_matches(part, choices, n=1)
-            hint = (
-                f"; did you mean {close[0]!r}?"
-                if close
-                else (f"; keys there: {', '.join(choices)}" if choices else "")
-            )
-            raise FediError(f"{'.'.join(key)}: no key {part!r} in {here}{hint}")
-        node = node[part]
-    return node
-
-
 def cmd_get(args: argparse.Namespace) -> int:
     loaded = load(args)
-    key = _key(args.key)
-    try:
-        value = _lookup(loaded.data, key)
-    except FediError:
-        # not written in the file: show the effective value (a default) if there is one
-        value = _lookup(loaded.spec.model_dump(by_alias=True, mode="json"), key)
-    print(_format(value))
+    found = look_up(loaded, _key(args.key))
+    name = ".".join(found.key)
+    about = f" — {found.description.rstrip('.')}" if found.description else ""
+    if found.value is None:
+        # nothing on stdout: a script reading the value gets an empty string
+        if found.missing != found.key:
+            why = f"{loaded.path} has no {'.'.join(found.missing)}"
+        else:
+            why = f"{loaded.path} does not set it and it has no default"
+        print(f"{name} is not set: {why}{about}", file=sys.stderr)
+        return EXIT_OK
+    print(_format(found.value))
+    if found.is_default:
+        print(f"{name} is not in {loaded.path}: this is the default{about}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -124,6 +128,11 @@ def cmd_set(args: argparse.Namespace) -> int:
     value = parse_value(args.value)
 
     def change(loaded: LoadedState) -> list[Edit]:
+        written = look_up_written(loaded.data, key)
+        if isinstance(value, dict) and isinstance(written, dict):
+            # a table over a table: change only what differs, so it keeps its place
+            # in the file and the comments of the keys that stay
+            return edits_between(written, value, key)
         return [Edit(key, value)]
 
     update_state(state_path(args), change)

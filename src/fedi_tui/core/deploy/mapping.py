@@ -17,8 +17,11 @@ from fedi_tui.core.deploy.configuration import AppInstance, Bucket, Configuratio
 from fedi_tui.core.deploy.observed import ObservedFacts
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.state.model import StateSpec
+from fedi_tui.core.state.model import StateSpec, TomlPath
 from fedi_tui.core.state.spec import NixosRuntimeSpec, ProxmoxRuntimeSpec
+
+Unplaced = tuple[TomlPath, str]
+"""A placement problem: the key in fedi.toml it is about, and what is wrong."""
 
 
 class PlacementError(FediError):
@@ -26,7 +29,10 @@ class PlacementError(FediError):
 
     SHOWN = 12
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, problems: list[Unplaced]) -> None:
+        self.problems = problems
+        """Each problem with the key of fedi.toml it is about (for `validate`)."""
+        reasons = [reason for _, reason in problems]
         self.reasons = reasons
         lines = [f"  - {r}" for r in reasons[: self.SHOWN]]
         if len(reasons) > self.SHOWN:
@@ -80,10 +86,10 @@ def map_resources(
     return Configuration(tuple(sorted(machines, key=lambda m: m.name)), buckets)
 
 
-def _group(spec: StateSpec) -> tuple[dict[str, list[Machine]], list[str]]:
+def _group(spec: StateSpec) -> tuple[dict[str, list[Machine]], list[Unplaced]]:
     """Machines wanted per runtime, before placement."""
     groups: dict[str, list[Machine]] = {}
-    errors: list[str] = []
+    errors: list[Unplaced] = []
     by_runtime: dict[str, list[AppInstance]] = {}
     for app in instances(spec):
         by_runtime.setdefault(spec.operators[app.operator].runtime, []).append(app)
@@ -91,7 +97,8 @@ def _group(spec: StateSpec) -> tuple[dict[str, list[Machine]], list[str]]:
         runtime = spec.runtimes[runtime_name]
         storage = {spec.operators[a.operator].storage for a in apps}
         if isinstance(runtime, NixosRuntimeSpec):
-            errors += _one_host_conflicts(runtime_name, apps, storage)
+            storage_of = {a.operator: spec.operators[a.operator].storage for a in apps}
+            errors += _one_host_conflicts(runtime_name, apps, storage_of)
             groups[runtime_name] = [
                 Machine(
                     name=runtime_name,
@@ -118,21 +125,31 @@ def _group(spec: StateSpec) -> tuple[dict[str, list[Machine]], list[str]]:
     return groups, errors
 
 
-def _one_host_conflicts(runtime: str, apps: list[AppInstance], storage: set[str]) -> list[str]:
-    errors = []
+def _one_host_conflicts(
+    runtime: str, apps: list[AppInstance], storage_of: dict[str, str]
+) -> list[Unplaced]:
+    errors: list[Unplaced] = []
     seen: dict[str, str] = {}
     for a in apps:
         name = a.module.name
         if name in seen:
             errors.append(
-                f"runtime {runtime} is one NixOS host and runs one {name}: operators "
-                f"{seen[name]} and {a.operator} both enable it; move one to another runtime"
+                (
+                    ("operators", a.operator, "apps", name, "enable"),
+                    f"runtime {runtime} is one NixOS host and runs one {name}: operators "
+                    f"{seen[name]} and {a.operator} both enable it; move one to another runtime",
+                )
             )
         seen.setdefault(name, a.operator)
+    storage = set(storage_of.values())
     if len(storage) > 1:
+        other = next(op for op, name in storage_of.items() if name != min(storage))
         errors.append(
-            f"runtime {runtime} is one NixOS host with one S3 endpoint, but its operators use "
-            f"storage {', '.join(sorted(storage))}; give them the same storage"
+            (
+                ("operators", other, "storage"),
+                f"runtime {runtime} is one NixOS host with one S3 endpoint, but its operators "
+                f"use storage {', '.join(sorted(storage))}; give them the same storage",
+            )
         )
     return errors
 
@@ -210,14 +227,14 @@ def _place(
     wanted: list[Machine],
     recorded: RecordedState,
     facts: ObservedFacts | None,
-) -> tuple[list[Machine], list[str]]:
+) -> tuple[list[Machine], list[Unplaced]]:
     nodes = {n.name: n for n in _nodes(name, runtime, facts)}
     addresses = _addresses(runtime, recorded)
     observed = facts.runtimes.get(name) if facts else None
     taken_ids = recorded.used_vmids() | (set(observed.used_vmids) if observed else set())
     vmids = (v for v in runtime.vmid_range() if v not in taken_ids)
     placed: list[Machine] = []
-    errors: list[str] = []
+    errors: list[Unplaced] = []
     fresh: list[Machine] = []
     for m in sorted(wanted, key=lambda m: m.name):
         rec = recorded.machines.get(m.name)
@@ -238,7 +255,7 @@ def _place(
     for m in fresh:
         fitting = [n for n in nodes.values() if n.fits(m)]
         if not fitting:
-            errors.append(_why_not(m, list(nodes.values())))
+            errors.append((_where(m), _why_not(m, list(nodes.values()))))
             continue
         # nodes are in name order and max() keeps the first of equals: ties go to the first name
         best = max(fitting, key=lambda n: (n.free()[1], n.free()[0]))
@@ -247,11 +264,20 @@ def _place(
         vmid = next(vmids, None)
         address = next(addresses, None)
         if vmid is None:
-            errors.append(f"{m.name}: no free VMID left in {runtime.vmids} of runtime {name}")
+            errors.append(
+                (
+                    ("runtimes", name, "vmids"),
+                    f"{m.name}: no free VMID left in {runtime.vmids} of runtime {name}",
+                )
+            )
             continue
         if address is None:
             errors.append(
-                f"{m.name}: the address pool {runtime.network.pool} of runtime {name} is exhausted"
+                (
+                    ("runtimes", name, "network", "pool"),
+                    f"{m.name}: the address pool {runtime.network.pool} of runtime {name} "
+                    "is exhausted",
+                )
             )
             continue
         best.take(m)
@@ -269,6 +295,14 @@ def _place(
             )
         )
     return placed, errors
+
+
+def _where(m: Machine) -> TomlPath:
+    """The key in fedi.toml that asks for machine `m`: its app, or its operator."""
+    if len(m.apps) == 1:
+        app = m.apps[0]
+        return ("operators", app.operator, "apps", app.module.name)
+    return ("operators", m.apps[0].operator) if m.apps else ("runtimes", m.runtime)
 
 
 def _why_not(m: Machine, nodes: list[_Node]) -> str:

@@ -41,7 +41,7 @@ def string(value: str) -> str:
 
 def attr_name(name: str) -> str:
     """An attribute name, quoted unless it is a plain identifier."""
-    if _IDENT.match(name) and name not in _KEYWORDS:
+    if _IDENT.fullmatch(name) and name not in _KEYWORDS:
         return name
     return string(name)
 

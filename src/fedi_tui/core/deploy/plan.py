@@ -50,8 +50,17 @@ class Step:
         return f"{self.kind}:{self.target}"
 
     def describe(self) -> str:
-        extra = ", ".join(f"{k}={_show(v)}" for k, v in self.detail.items() if v not in (None, ""))
-        return f"{self.kind} {self.target}" + (f" ({extra})" if extra else "")
+        """`kind target: why (key=value, …)`; `why` says what a step is for when its
+        mark alone could mislead (a `~ push-config` of a machine being created)."""
+        why = self.detail.get("why")
+        extra = ", ".join(
+            f"{k}={_show(v)}" for k, v in self.detail.items() if k != "why" and v not in (None, "")
+        )
+        return (
+            f"{self.kind} {self.target}"
+            + (f": {why}" if why else "")
+            + (f" ({extra})" if extra else "")
+        )
 
 
 def _show(value: object) -> str:
@@ -60,6 +69,9 @@ def _show(value: object) -> str:
 
 @dataclass(frozen=True)
 class Summary:
+    """Resources (machines, buckets, keys) to create, change or destroy — not steps: the
+    configuration push of a new machine is part of creating it."""
+
     create: int
     change: int
     destroy: int
@@ -193,14 +205,20 @@ def _machine_steps(
     if deployed != rendered.hash or needs:
         if rec is not None and deployed is not None and deployed != rendered.hash:
             changed.add(f"machine:{m.name}")
+            why = "its configuration changed"
         elif rec is None or deployed is None:
             created.add(f"machine:{m.name}")
+            why = "first configuration of a new machine"
+        elif any(n.startswith("generate-secrets:") for n in needs):
+            why = "configuration unchanged, new secrets to install"
+        else:
+            why = "configuration unchanged, a new S3 key to install"
         diffs.append(
             _diff(m.name, rendered, rec.configuration if rec else None, rec.files if rec else {})
         )
-        detail = {"hash": rendered.hash[:12], "address": m.address}
+        detail = {"why": why, "hash": rendered.hash[:12], "address": m.address}
         steps.append(Step("push-config", m.name, "change", tuple(needs), detail))
-        steps.append(Step("activate", m.name, "change", (f"push-config:{m.name}",)))
+        steps.append(Step("activate", m.name, "change", (f"push-config:{m.name}",), {"why": why}))
         steps.append(_health(m, (f"activate:{m.name}",)))
     elif ready or (rec is not None and not rec.healthy):
         steps.append(_health(m, ready))

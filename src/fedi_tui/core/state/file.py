@@ -25,6 +25,7 @@ from fedi_tui.core.state.model import StateSpec, TomlPath, validate_data
 from fedi_tui.core.state.schema import upgrade_edits
 from fedi_tui.core.state.tomledit import Edit, apply_edits, apply_to_data
 from fedi_tui.core.state.tomlpos import scan
+from fedi_tui.core.state.trust import record_state_file
 
 MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_NAME = "fedi.toml"
@@ -55,22 +56,21 @@ def _digest(raw: bytes) -> str:
 
 
 def _read(path: Path) -> bytes:
+    return _read_with_stat(path)[0]
+
+
+def _read_with_stat(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and the status of the very file they were read from."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InvalidState(
-                path,
-                [
-                    Problem(
-                        1,
-                        1,
-                        "",
-                        f"the file is {size:,} bytes; a state "
-                        f"file is at most {MAX_BYTES:,} bytes — is this the right file?",
-                    )
-                ],
-            )
-        return path.read_bytes()
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size > MAX_BYTES:
+                message = (
+                    f"the file is {st.st_size:,} bytes; a state "
+                    f"file is at most {MAX_BYTES:,} bytes — is this the right file?"
+                )
+                raise InvalidState(path, [Problem(1, 1, "", message)])
+            return f.read(MAX_BYTES + 1), st
     except FileNotFoundError:
         raise FediError(
             f"{path}: no such state file; copy sample-configs/demo.toml there, "
@@ -195,7 +195,8 @@ def _upgrade(path: Path, text: str, data: dict[str, Any]) -> list[Edit]:
 
 def load_state(path: Path, apps: Mapping[str, AppModule] | None = None) -> LoadedState:
     """Read and validate a state file; InvalidState lists every problem with its place."""
-    raw = _read(path)
+    raw, st = _read_with_stat(path)
+    record_state_file(path, st)  # whether its secrets may be resolved (core.state.trust)
     text = _decode(path, raw)
     data, spec, upgrade = validate_text(path, text, apps)
     return LoadedState(path, text, data, spec, _digest(raw), upgrade)

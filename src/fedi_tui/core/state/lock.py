@@ -1,7 +1,8 @@
-"""An advisory lock beside the state file that says who holds it."""
+"""An advisory lock beside the state file that says who holds it, present only while held."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import getpass
 import json
@@ -45,7 +46,13 @@ def _describe_holder(lock: Path) -> str:
 
 @contextmanager
 def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
-    """Hold the lock for `path`; re-entrant within a process. Waits up to `timeout` s."""
+    """Hold the lock for `path`; re-entrant within a process. Waits up to `timeout` s.
+
+    The lock file exists only while someone holds it: the holder removes it
+    before unlocking. A waiter that was blocked on a file removed that way
+    finds, once it gets the lock, that the path no longer names the file it
+    locked, and tries again on the new one.
+    """
     key = path.resolve()
     with _guard:
         if _held.get(key):
@@ -56,14 +63,28 @@ def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
                 _held[key] -= 1
             return
         lock = lock_path(path)
+        fd = _acquire(path, lock, time.monotonic() + timeout)
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:
-            raise FediError(f"{path.parent}: no such directory; check the --state path") from None
-        except PermissionError:
-            raise FediError(f"{lock}: permission denied; cannot lock the state file") from None
+            os.ftruncate(fd, 0)  # a holder that was killed leaves its details behind
+            os.pwrite(fd, _holder().encode(), 0)
+            _held[key] = 1
+            try:
+                yield
+            finally:
+                _held.pop(key, None)
+                # remove the file while still holding it: nobody can lock it in between
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _acquire(path: Path, lock: Path, deadline: float) -> int:
+    """An open, flocked descriptor of the file that is at `lock` now."""
+    while True:
+        fd = _open(path, lock)
         try:
-            deadline = time.monotonic() + timeout
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -75,14 +96,32 @@ def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
                             f"try again when it is done (lock file {lock})"
                         ) from None
                     time.sleep(0.02)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _holder().encode(), 0)
-            _held[key] = 1
-            try:
-                yield
-            finally:
-                _held.pop(key, None)
-                os.ftruncate(fd, 0)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
+            if _same_file(fd, lock):
+                return fd
+        except BaseException:
             os.close(fd)
+            raise
+        os.close(fd)  # the holder we waited for removed it: lock the current one
+
+
+def _open(path: Path, lock: Path) -> int:
+    try:
+        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        raise FediError(f"{path.parent}: no such directory; check the --state path") from None
+    except PermissionError:
+        raise FediError(f"{lock}: permission denied; cannot lock the state file") from None
+    except OSError as exc:
+        raise FediError(
+            f"{lock}: cannot open the lock file ({exc.strerror}); "
+            "remove it if it is not a regular file"
+        ) from None
+
+
+def _same_file(fd: int, lock: Path) -> bool:
+    try:
+        there = lock.lstat()
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)

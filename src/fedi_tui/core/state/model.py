@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from fedi_tui.core.apps.base import AppModule
 from fedi_tui.core.apps.registry import installed_apps
 from fedi_tui.core.state.spec import AppsBase, OperatorSpecBase, StateSpecBase
-from fedi_tui.core.state.validators import Identifier
+from fedi_tui.core.state.validators import PATTERN_WORDS, Identifier
 
 TomlPath = tuple[str | int, ...]
 
@@ -65,7 +65,8 @@ def validate_data(
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
-        problems += [_explain(model, err) for err in exc.errors(include_input=False)]
+        # the input is only looked at for line breaks: it is never put into a message
+        problems += [_explain(model, err) for err in exc.errors(include_input=True)]
         return None, problems
     return (None if problems else spec), problems
 
@@ -140,10 +141,19 @@ def _explain(model: type[BaseModel], err: ErrorDetails) -> tuple[TomlPath, str]:
         hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(tags)}"
         return (*path, field), f"unknown {field} {tag!r}; {hint}"
     message = _KIND.get(kind)
+    if kind == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern", "")))
+        message = f"expected {words}" if words else None
     if message is None:
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         message = message[:1].lower() + message[1:]
+    value = err.get("input")
+    if isinstance(value, str) and _CONTROL.search(value):
+        message += "; the value holds a line break or another control character: remove it"
     return path, message
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath, list[str]]:
@@ -156,7 +166,7 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath,
     allowed: list[str] = []
     tagged = False
     for part in loc:
-        current = _unwrap(current)
+        current = unwrap_type(current)
         if part == "[key]":
             continue
         after_tag, tagged = tagged, False
@@ -184,13 +194,14 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[TomlPath,
     return tuple(path), allowed
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap_type(tp: Any) -> Any:
+    """The type inside `Annotated[...]` and `X | None` (a union of several stays as it is)."""
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     if _is_union(tp):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(members) == 1:
-            return _unwrap(members[0])
+            return unwrap_type(members[0])
     return tp
 
 
@@ -200,7 +211,7 @@ def _is_union(tp: Any) -> bool:
 
 def _pick_member(tp: Any, tag: str | int) -> Any:
     for member in typing.get_args(tp):
-        member = _unwrap(member)
+        member = unwrap_type(member)
         if isinstance(member, type) and issubclass(member, BaseModel) and _is_tag(member, tag):
             return member
     return None

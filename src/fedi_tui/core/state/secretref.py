@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.trust import check_secrets_allowed
+from fedi_tui.core.state.validators import described
 
 SECRET_HOWTO = (
     'write a reference instead: { env = "NAME" }, { file = "path" } or '  # noqa: S105
@@ -28,7 +30,16 @@ class SecretRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    env: Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = None
+    env: Annotated[
+        str | None,
+        Field(
+            pattern=described(
+                r"^[A-Za-z_][A-Za-z0-9_]*$",
+                "an environment variable name: letters, digits and '_', not starting with a "
+                "digit (e.g. 'PVE_TOKEN')",
+            )
+        ),
+    ] = None
     """Name of an environment variable holding the secret."""
     file: str | None = None
     """Path of a file holding the secret (first line, trailing newline removed); `~` expands."""
@@ -62,7 +73,13 @@ class SecretRef(BaseModel):
         return f"{self.kind} {getattr(self, self.kind)!r}"
 
     def resolve(self, base_dir: Path | None = None) -> SecretStr:
-        """Read the secret now. Errors name the source, never a value."""
+        """Read the secret now. Errors name the source, never a value.
+
+        `base_dir` is the state file's directory: relative files are found there,
+        and a state file there that others could change has its secrets refused
+        (UntrustedStateFile, see `core.state.trust`).
+        """
+        check_secrets_allowed(base_dir)
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value:
@@ -73,19 +90,30 @@ class SecretRef(BaseModel):
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
             try:
-                text = path.read_text(encoding="utf-8")
+                raw = path.read_bytes()
             except OSError as exc:
                 raise FediError(
                     f"secret {self.describe()}: cannot read {path}: {exc.strerror}"
                 ) from None
-            return SecretStr(text.rstrip("\n"))
+            return SecretStr(self._text(raw, f"the file {path}").rstrip("\n"))
         assert self.command is not None
         try:
             done = subprocess.run(
-                shlex.split(self.command), capture_output=True, text=True, timeout=60, check=False
+                shlex.split(self.command), capture_output=True, timeout=60, check=False
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             raise FediError(f"secret {self.describe()}: could not run: {exc}") from None
         if done.returncode != 0:
             raise FediError(f"secret {self.describe()}: command exited {done.returncode}")
-        return SecretStr(done.stdout.rstrip("\n"))
+        return SecretStr(self._text(done.stdout, "the command's output").rstrip("\n"))
+
+    def _text(self, raw: bytes, what: str) -> str:
+        """`raw` as UTF-8; an error names the reference and where, never a byte of it."""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            kind = "file" if self.file is not None else "command"
+            raise FediError(
+                f"secret {self.describe()}: {what} is not UTF-8 text; a secret is read as "
+                f"text: is it the right {kind}?"
+            ) from None

@@ -19,16 +19,34 @@ from fedi_tui.core.state.secretref import SecretRef
 from fedi_tui.core.state.validators import (
     DomainName,
     EmailAddress,
+    HostName,
     HttpsUrl,
     HttpUrl,
     Identifier,
     Port,
+    described,
 )
 
-LoginName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+LoginName = Annotated[
+    str,
+    Field(
+        pattern=described(
+            r"^[a-z_][a-z0-9_-]{0,31}$",
+            "a Unix login name: lower-case letters, digits, '_' and '-', up to 32 characters",
+        )
+    ),
+]
 """A Unix login name: lower-case letters, digits, '_' and '-', up to 32 characters."""
 
-Fingerprint = Annotated[str, Field(pattern=r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")]
+Fingerprint = Annotated[
+    str,
+    Field(
+        pattern=described(
+            r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$",
+            "a SHA-256 fingerprint: 32 upper-case hex pairs joined by ':' (AA:BB:…)",
+        )
+    ),
+]
 """SHA-256 of a DER certificate as 32 upper-case hex pairs joined by ':'."""
 
 
@@ -69,8 +87,8 @@ class SshSpec(Spec):
     @classmethod
     def _public_keys(cls, value: list[str]) -> list[str]:
         for key in value:
-            if not re.match(
-                r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$", key
+            if not re.fullmatch(
+                r"(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( [^\r\n]*)?", key
             ):
                 raise ValueError("expected public keys like 'ssh-ed25519 AAAA… comment'")
         return value
@@ -178,6 +196,8 @@ class NetworkSpec(Spec):
     @field_validator("pool")
     @classmethod
     def _pool(cls, value: str) -> str:
+        if not re.fullmatch(r" *[0-9A-Fa-f.:]+ *- *[0-9A-Fa-f.:]+ *", value):
+            raise ValueError("expected 'first-last', e.g. '127.0.10.10-127.0.10.200'")
         first, sep, last = value.partition("-")
         try:
             lo, hi = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
@@ -202,7 +222,14 @@ class NetworkSpec(Spec):
         return ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
 
 
-RemotePath = Annotated[str, Field(pattern=r"^/[^\x00\n]*[^/\x00\n]$")]
+RemotePath = Annotated[
+    str,
+    Field(
+        pattern=described(
+            r"^/[^\x00\n]*[^/\x00\n]$", "an absolute path on the machine, without a trailing '/'"
+        )
+    ),
+]
 """An absolute path on the machines, without a trailing slash."""
 Command = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 """A command as an argument vector (never a shell string): ["nixos-rebuild", "switch"]."""
@@ -293,7 +320,12 @@ class ProxmoxRuntimeSpec(Spec):
     kind: Literal["proxmox"]
     api: HttpsUrl
     """API endpoint, e.g. 'https://127.0.0.1:8006'."""
-    token_id: str = Field(pattern=r"^[^@\s]+@[^!\s]+![A-Za-z][A-Za-z0-9._-]*$")
+    token_id: str = Field(
+        pattern=described(
+            r"^[^@\s]+@[^!\s]+![A-Za-z][A-Za-z0-9._-]*$",
+            "an API token id 'user@realm!name', e.g. 'root@pam!fedi'",
+        )
+    )
     """API token id, 'user@realm!name'."""
     token: SecretRef
     """The API token secret, as a reference."""
@@ -319,7 +351,12 @@ class ProxmoxRuntimeSpec(Spec):
     """One VM per application instance, or one VM per operator holding all its apps."""
     overcommit: OvercommitSpec = Field(default_factory=OvercommitSpec)
     """Limits for placing VMs on nodes."""
-    vmids: str = Field(default="10000-19999", pattern=r"^\d{3,9}-\d{3,9}$")
+    vmids: str = Field(
+        default="10000-19999",
+        pattern=described(
+            r"^\d{3,9}-\d{3,9}$", "a range of VM ids 'first-last', e.g. '10000-19999'"
+        ),
+    )
     """Range of VM ids fedi-tui allocates from, 'first-last'."""
     max_mutations: int = Field(default=4, ge=1, le=64)
     """Changes fedi-tui runs at once on this cluster (clones, config changes, starts, stops,
@@ -342,7 +379,7 @@ class NixosRuntimeSpec(Spec):
     """One existing NixOS machine; all apps of its operators go on it."""
 
     kind: Literal["nixos"]
-    host: str = Field(min_length=1)
+    host: HostName
     """Address or name of the machine."""
     port: Port = 22
     """SSH port."""
@@ -350,7 +387,13 @@ class NixosRuntimeSpec(Spec):
     """How to log in."""
     system: SystemSpec = Field(default_factory=SystemSpec)
     """The NixOS system of the machine (release, nixpkgs, base modules)."""
-    host_key: str | None = Field(default=None, pattern=r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$")
+    host_key: str | None = Field(
+        default=None,
+        pattern=described(
+            r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$",
+            "an SSH public key 'ssh-ed25519 AAAA…' without a comment",
+        ),
+    )
     """Pinned SSH host key ('ssh-ed25519 AAAA…'); without it, fedi-tui's known_hosts decides."""
     deploy: DeploySpec = Field(default_factory=DeploySpec)
     """How fedi-tui deploys to the machine."""

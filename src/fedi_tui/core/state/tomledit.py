@@ -184,9 +184,23 @@ def _content_end(text: str, start: int, end: int) -> int:
 
 
 def _edit_snippet(text: str, start: int, end: int, table: Key, path: Key, value: Any) -> str:
-    doc = tomlkit.parse(text[start:end])
+    old = text[start:end]
+    doc = tomlkit.parse(old)
     _apply_to_container(doc, path, value, implicit=table)
-    return text[:start] + doc.as_string() + text[end:]
+    return text[:start] + _seam(doc.as_string(), old, text[end:]) + text[end:]
+
+
+def _seam(snippet: str, old: str, rest: str) -> str:
+    """`snippet` ready to go before `rest`: tomlkit ends a table it added without a newline.
+
+    A new table also gets a blank line between it and the section that follows.
+    """
+    if old.endswith("\n") or rest:
+        snippet = snippet.rstrip("\n") + "\n"
+    added_table = len(_HEADER.findall(snippet)) > len(_HEADER.findall(old))
+    if added_table and rest and not rest.startswith("\n"):
+        snippet += "\n"
+    return snippet
 
 
 def _drop_tables(text: str, headers: list[_Header], path: Key) -> str:
@@ -198,7 +212,11 @@ def _drop_tables(text: str, headers: list[_Header], path: Key) -> str:
             keep.append(text[pos : h.block])
             pos = end
     keep.append(text[pos:])
-    return "".join(keep)
+    result = "".join(keep)
+    if pos == len(text) and result.strip():
+        # the last section went: the blank line that led to it must not end the file
+        result = result.rstrip() + "\n"
+    return result
 
 
 def _insert_table(text: str, headers: list[_Header], path: Key, value: dict[str, Any]) -> str:
@@ -221,8 +239,9 @@ def _insert_table(text: str, headers: list[_Header], path: Key, value: dict[str,
     if before and not before.endswith("\n\n"):
         before += "\n"
     after = text[at:]
-    if after and not snippet.endswith("\n\n"):
-        snippet += "\n"
+    snippet = snippet.rstrip("\n") + "\n"  # tomlkit ends the last table without one
+    if after and not after.startswith("\n"):
+        snippet += "\n"  # a blank line before the section that follows
     return before + snippet + after
 
 

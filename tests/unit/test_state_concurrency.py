@@ -258,3 +258,52 @@ def test_backup_holds_the_previous_version(state: Path) -> None:
     save_state(first, [Edit(("provider", "name"), "Two")])  # the returned state is current
     assert state.with_name("fedi.toml.bak").read_bytes() == v1
     assert load_state(state).data["provider"]["name"] == "Two"
+
+
+def _hand_on(path: str, ready: Event) -> None:
+    """Hold the lock file as a queue of five holders would: each writes its own record."""
+    import fcntl
+    import json
+
+    lock = Path(path + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    for n in range(5):
+        os.ftruncate(fd, 0)
+        record = {"pid": 40000 + n, "user": "u", "host": "h", "since": f"t{n}"}
+        os.pwrite(fd, json.dumps(record).encode(), 0)
+        ready.set()
+        time.sleep(0.3)
+    lock.unlink()
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def test_the_lock_timeout_is_per_holder_not_for_the_whole_queue(tmp_path: Path) -> None:
+    """Five holders of 0.3 s each, one after the other: a waiter with a 0.5 s limit waits
+    for all of them, because the lock keeps changing hands (a limit on the whole queue
+    made twenty concurrent `set`s fail on a busy machine)."""
+    path = tmp_path / "fedi.toml"
+    path.write_text("schema = 1\n")
+    fork = multiprocessing.get_context("fork")
+    ready = fork.Event()
+    queue = fork.Process(target=_hand_on, args=(str(path), ready))
+    queue.start()
+    try:
+        assert ready.wait(10)
+        with state_lock(path, timeout=0.5):  # LockHeld here with a limit on the queue
+            pass
+    finally:
+        queue.join(30)
+    assert queue.exitcode == 0
+
+
+def test_one_holder_that_keeps_the_lock_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "fedi.toml"
+    path.write_text("schema = 1\n")
+    with (
+        _lock_held_elsewhere(path) as pid,
+        pytest.raises(LockHeld, match=f"pid {pid}"),
+        state_lock(path, timeout=0.5),
+    ):
+        pass

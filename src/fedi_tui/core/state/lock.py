@@ -46,7 +46,11 @@ def _describe_holder(lock: Path) -> str:
 
 @contextmanager
 def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
-    """Hold the lock for `path`; re-entrant within a process. Waits up to `timeout` s.
+    """Hold the lock for `path`; re-entrant within a process.
+
+    Waits while others take their turn, but refuses (LockHeld) when one holder
+    keeps it for `timeout` seconds: the time limit is per holder, not for the
+    whole queue, so twenty writers at once all land however slow the machine is.
 
     The lock file exists only while someone holds it: the holder removes it
     before unlocking. A waiter that was blocked on a file removed that way
@@ -63,7 +67,7 @@ def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
                 _held[key] -= 1
             return
         lock = lock_path(path)
-        fd = _acquire(path, lock, time.monotonic() + timeout)
+        fd = _acquire(path, lock, timeout)
         try:
             os.ftruncate(fd, 0)  # a holder that was killed leaves its details behind
             os.pwrite(fd, _holder().encode(), 0)
@@ -80,8 +84,13 @@ def state_lock(path: Path, timeout: float = 5.0) -> Iterator[None]:
             os.close(fd)
 
 
-def _acquire(path: Path, lock: Path, deadline: float) -> int:
-    """An open, flocked descriptor of the file that is at `lock` now."""
+def _acquire(path: Path, lock: Path, timeout: float) -> int:
+    """An open, flocked descriptor of the file that is at `lock` now.
+
+    Gives up when the same holder has kept the lock for `timeout` seconds.
+    """
+    holder = _holder_of(lock)
+    deadline = time.monotonic() + timeout
     while True:
         fd = _open(path, lock)
         try:
@@ -90,7 +99,10 @@ def _acquire(path: Path, lock: Path, deadline: float) -> int:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if time.monotonic() >= deadline:
+                    now = _holder_of(lock)
+                    if now != holder:  # the lock changed hands: the queue moves
+                        holder, deadline = now, time.monotonic() + timeout
+                    elif time.monotonic() >= deadline:
                         raise LockHeld(
                             f"{path} is being changed by {_describe_holder(lock)}; "
                             f"try again when it is done (lock file {lock})"
@@ -102,6 +114,15 @@ def _acquire(path: Path, lock: Path, deadline: float) -> int:
             os.close(fd)
             raise
         os.close(fd)  # the holder we waited for removed it: lock the current one
+
+
+def _holder_of(lock: Path) -> tuple[int, bytes] | None:
+    """Which lock file is there and what its holder wrote: changes when it changes hands."""
+    try:
+        with lock.open("rb") as f:
+            return os.fstat(f.fileno()).st_ino, f.read(512)
+    except OSError:
+        return None
 
 
 def _open(path: Path, lock: Path) -> int:

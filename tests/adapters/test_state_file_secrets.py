@@ -7,6 +7,7 @@ A secret file that is not text is named in the error.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from fakepve import FakePve  # type: ignore[import-untyped]
 
 from fedi_tui.cli import main
 from fedi_tui.core.state.trust import trust_state_files
-from tests.paths import DEMO
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
 from tests.unit.test_trust import share
 
 pytestmark = pytest.mark.real
@@ -57,6 +58,7 @@ def _state(directory: Path, url: str, cafile: str, token: str) -> Path:
     path = directory / "fedi.toml"
     path.write_text(text, encoding="utf-8")
     path.chmod(0o644)
+    shutil.copyfile(DEMO_DEPLOY_KEY, directory / DEMO_DEPLOY_KEY.name)
     return path
 
 

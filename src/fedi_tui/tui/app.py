@@ -37,6 +37,7 @@ from fedi_tui.tui.widgets.plansummary import PENDING
 if TYPE_CHECKING:
     # the core (pydantic, the state file) is imported after the first frame is drawn
     from fedi_tui.core.deploy.recorded import RecordedState
+    from fedi_tui.core.probes import Prober
     from fedi_tui.core.state.file import LoadedState
     from fedi_tui.tui.probing import ProbeView
 
@@ -93,8 +94,11 @@ class FediApp(App[str | None]):
         remember: bool = True,
         themes: list[Theme] | None = None,
         setup_only: bool = False,
+        prober: Prober | None = None,
     ) -> None:
         super().__init__()
+        self.prober = prober
+        """Runs connection tests (wired by the CLI); None: tests are not available."""
         if loaded is not None:
             self.set_reactive(FediApp.state, loaded)
         elif path is None:
@@ -148,6 +152,7 @@ class FediApp(App[str | None]):
         """Work out the plan summary of the state just loaded or saved."""
         from fedi_tui.core.views.planline import plan_line
 
+        self._drop_stale_probes(loaded)
         self.plan_text = PENDING
 
         def show(line: str) -> None:
@@ -292,25 +297,78 @@ class FediApp(App[str | None]):
 
     @on(messages.TestConnection)
     def _test_connection(self, request: messages.TestConnection) -> None:
-        from fedi_tui.tui.probing import ProbeView, probe_entry, probe_key
+        from fedi_tui.core.probes import ProbeReport, probe_target
+        from fedi_tui.tui.probing import ProbeView, probe_key
 
+        if self.prober is None:
+            self.notify("Connection tests are not available here.", severity="warning")
+            return
         key = probe_key(request.section, request.name)
-        self.probes = {**self.probes, key: ProbeView(running=True)}
+        target = probe_target(self.state.spec, self.path, request.section, request.name)
+        self.probes = {**self.probes, key: ProbeView(target, running=True)}
 
-        def finished(result: Any) -> None:
-            self.probes = {**self.probes, key: ProbeView(running=False, result=result)}
+        def finished(report: ProbeReport) -> None:
+            view = self.probes.get(key)
+            if view is not None and view.target == report.target:  # else the entry changed
+                self.probes = {**self.probes, key: ProbeView(report.target, False, report)}
 
         def failed() -> None:
             self.probes = {k: v for k, v in self.probes.items() if k != key}
 
-        work = probe_entry(self.state.spec, request.section, request.name)
         self.start_job(
-            work,
-            name=f"test connection to {key}",
+            self.prober.check(target),
+            name=f"test connection to {target.entry}",
             group=f"probe {key}",
             done=finished,
             failed=failed,
         )
+
+    @on(messages.PinIdentity)
+    def _pin(self, request: messages.PinIdentity) -> None:
+        from fedi_tui.core.probes import after_pin, probe_target
+        from fedi_tui.core.views.forms import pin_edits
+        from fedi_tui.tui.probing import ProbeView, probe_key
+
+        report = request.report
+        target = report.target
+        key = probe_key(target.section, target.name)
+        view = self.probes.get(key)
+        if view is None or view.report is not report:
+            self.notify("The entry changed since the test: test it again (t).", severity="warning")
+            return
+        result = report.result
+        edits = pin_edits(
+            target.section,
+            target.name,
+            self.state.data,
+            fingerprint=result.tls_fingerprint,
+            host_key=result.ssh_host_key,
+        )
+
+        def pinned(new: LoadedState) -> None:
+            now = probe_target(new.spec, new.path, target.section, target.name)
+            self.probes = {**self.probes, key: ProbeView(now, False, after_pin(report, now))}
+
+        self.post_message(
+            messages.SaveEdits(edits, f"pinned identity of {target.entry}", then=pinned)
+        )
+
+    def _drop_stale_probes(self, loaded: LoadedState) -> None:
+        """Forget tests of entries whose endpoint or trust is no longer what was tested."""
+        if not self.probes:
+            return
+        from fedi_tui.core.probes import probe_target
+
+        kept = {}
+        for key, view in self.probes.items():
+            section, _, name = key.partition("/")
+            entries = getattr(loaded.spec, section, None) or {}
+            if name in entries and probe_target(loaded.spec, loaded.path, section, name) == (
+                view.target
+            ):
+                kept[key] = view
+        if len(kept) != len(self.probes):
+            self.probes = kept
 
     @on(messages.EditsPending)
     def _edits_pending(self, event: messages.EditsPending) -> None:

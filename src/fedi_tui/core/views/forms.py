@@ -25,6 +25,7 @@ from fedi_tui.core.state.model import TomlPath, validate_data
 from fedi_tui.core.state.secretref import SecretRef
 from fedi_tui.core.state.spec import OperatorSpecBase
 from fedi_tui.core.state.tomledit import (
+    COMMENT_OUT,
     DELETE,
     Edit,
     apply_edits,
@@ -336,13 +337,23 @@ def changed_lines(old: str, new: str) -> list[str]:
 
 
 def pin_edits(
-    section: str, name: str, *, fingerprint: str | None = None, host_key: str | None = None
+    section: str,
+    name: str,
+    data: Mapping[str, Any],
+    *,
+    fingerprint: str | None = None,
+    host_key: str | None = None,
 ) -> list[Edit]:
-    """Pin a probed TLS fingerprint (replacing ca_file) or SSH host key into an entry."""
+    """Pin a probed TLS fingerprint or SSH host key into an entry.
+
+    A fingerprint replaces the entry's ca_file (only one trust anchor is allowed):
+    the ca_file line is kept as a comment, with its own comment, so it can be restored.
+    """
     edits: list[Edit] = []
     if fingerprint:
-        edits += [Edit((section, name, "fingerprint"), fingerprint)]
-        edits += [Edit((section, name, "ca_file"), DELETE)]
+        edits.append(Edit((section, name, "fingerprint"), fingerprint))
+        if get_in(data, (section, name, "ca_file")) is not MISSING:
+            edits.append(Edit((section, name, "ca_file"), COMMENT_OUT))
     if host_key:
         edits.append(Edit((section, name, "host_key"), host_key))
     return edits

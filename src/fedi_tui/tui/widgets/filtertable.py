@@ -35,7 +35,7 @@ class FilterTable(Vertical):
 
     DEFAULT_CSS = """
     FilterTable { height: auto; }
-    FilterTable > Input { display: none; height: 1; border: none; padding: 0 1; }
+    FilterTable > Input { display: none; height: 1; padding: 0 1; background: $boost; }
     FilterTable.-filtering > Input { display: block; }
     FilterTable > VimTable { height: auto; }
     """
@@ -72,7 +72,10 @@ class FilterTable(Vertical):
         self._query = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: type to narrow, Enter to go back to the list")
+        # compact: one line, no border (a bordered Input in one line shows only its border)
+        yield Input(
+            placeholder="filter: type to narrow, Enter to go back to the list", compact=True
+        )
         table = VimTable(cursor_type="row", zebra_stripes=False)
         table.add_columns(*self._columns)
         yield table

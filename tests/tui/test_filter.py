@@ -1,0 +1,35 @@
+"""The `/` filter of every list: what is typed shows, in every area, at both sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.tui.conftest import AppFactory
+from tests.tui.helpers import screen_text, settle
+
+AREAS = {
+    "dashboard": (),
+    "operators": ("2",),
+    "runtimes": ("3",),
+    "setup": ("4",),
+    "nix": ("5",),
+    "help": ("?",),
+}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("area", AREAS)
+async def test_what_is_typed_into_the_filter_shows(
+    area: str, size: tuple[int, int], demo_copy: Path, make_app: AppFactory
+) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for key in AREAS[area]:
+            await pilot.press("question_mark" if key == "?" else key)
+            await settle(pilot)
+        await pilot.press("slash", "x", "q", "z")
+        await settle(pilot)
+        assert "xqz" in screen_text(app)

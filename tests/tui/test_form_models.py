@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fedi_tui.core.apps.registry import installed_apps
 from fedi_tui.core.state.file import load_state
+from fedi_tui.core.state.spec import GarageStorageSpec, ProxmoxRuntimeSpec
 from fedi_tui.core.state.tomledit import COMMENT_OUT, DELETE, Edit
 from fedi_tui.core.views.forms import (
     apply_form,
@@ -30,6 +31,19 @@ def test_fields_follow_the_options_model() -> None:
     assert by_key["registration_mode"].choices == ("open", "approval", "closed")
     assert by_key["admin.username"].help.startswith("Login name")
     assert by_key["domain"].optional and by_key["media_retention_days"].kind == "int"
+
+
+def test_labels_are_words_with_their_acronyms_and_units() -> None:
+    proxmox = {f.key: f.label for f in form_fields(ProxmoxRuntimeSpec)}
+    assert proxmox["api"] == "API"
+    assert proxmox["ca_file"] == "CA file"
+    assert proxmox["ssh.user"] == "SSH user"
+    assert proxmox["token_id"] == "Token ID"
+    assert proxmox["vmids"] == "VM IDs"
+    assert {f.key: f.label for f in form_fields(GarageStorageSpec)}["s3_endpoint"] == "S3 endpoint"
+    pixelfed = {f.key: f.label for f in form_fields(installed_apps()["pixelfed"].options)}
+    assert pixelfed["max_photo_kb"] == "Max photo (KB)"
+    assert pixelfed["admin.email"] == "Admin e-mail"
 
 
 def test_unchanged_values_write_nothing_and_a_change_writes_one_key() -> None:

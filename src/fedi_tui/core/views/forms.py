@@ -102,9 +102,32 @@ def _kind(tp: Any) -> tuple[FieldKind, tuple[str, ...]]:
     return "toml", ()
 
 
+_WORDS = {
+    "api": "API",
+    "ca": "CA",
+    "cidr": "CIDR",
+    "cpu": "CPU",
+    "dns": "DNS",
+    "email": "e-mail",
+    "id": "ID",
+    "s3": "S3",
+    "ssh": "SSH",
+    "tls": "TLS",
+    "url": "URL",
+    "vmids": "VM IDs",
+}
+_UNITS = {"gib": "(GiB)", "kb": "(KB)", "mb": "(MB)"}
+
+
 def _label(path: Key) -> str:
-    text = " ".join(path).replace("_", " ")
-    return text[:1].upper() + text[1:]
+    """A key path in words: ('ssh', 'user') → 'SSH user', 'max_upload_mb' → 'Max upload (MB)'."""
+    words = [w for part in path for w in part.split("_")]
+    if len(words) > 1 and words[-1] in _UNITS:
+        words[-1] = _UNITS[words[-1]]
+    words = [_WORDS.get(w, w) for w in words]
+    first = words[0]
+    words[0] = first if first[:1].isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
 
 
 def _plain(value: Any) -> Any:

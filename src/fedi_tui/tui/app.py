@@ -7,31 +7,31 @@ cancels a save or a probe, and every failure reaches `_job_changed`.
 
 from __future__ import annotations
 
-import importlib
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
 from fedi_tui.core.userdirs import user_dirs
 from fedi_tui.tui import messages
-from fedi_tui.tui.commands import FediCommands
-from fedi_tui.tui.screens.help import HelpScreen
+from fedi_tui.tui.areas import AREA_TITLES, AREAS, screen_class
+from fedi_tui.tui.commands import FediCommands, TextualCommands
+from fedi_tui.tui.screens.help import HelpScreen, everywhere
 from fedi_tui.tui.screens.loading import LoadingScreen
 from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
-from fedi_tui.tui.widgets.navbar import AREAS
 from fedi_tui.tui.widgets.plansummary import PENDING
 
 if TYPE_CHECKING:
@@ -41,15 +41,12 @@ if TYPE_CHECKING:
     from fedi_tui.core.state.file import LoadedState
     from fedi_tui.tui.probing import ProbeView
 
-AREA_TITLES = {mode: label for _, mode, label in AREAS}
 
-
-def _area(module: str, name: str) -> Callable[[], Screen[Any]]:
+def _area(mode: str) -> Callable[[], Screen[Any]]:
     """An area screen imported when first visited: start-up loads only the first one."""
 
     def make() -> Screen[Any]:
-        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
-        return screen
+        return screen_class(mode)()
 
     return make
 
@@ -60,15 +57,16 @@ class FediApp(App[str | None]):
     TITLE = "fedi-tui"
     CSS_PATH = "app.tcss"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        "dashboard": _area("fedi_tui.tui.screens.dashboard", "DashboardScreen"),
-        "operators": _area("fedi_tui.tui.screens.operators", "OperatorsScreen"),
-        "runtimes": _area("fedi_tui.tui.screens.runtimes", "RuntimesScreen"),
-        "setup": _area("fedi_tui.tui.screens.setup", "SetupScreen"),
-        "nix": _area("fedi_tui.tui.screens.nixpreview", "NixScreen"),
+        mode: _area(mode) for _, mode, _ in AREAS
     }
-    COMMANDS = App.COMMANDS | {FediCommands}
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        FediCommands,
+        TextualCommands,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # as in k9s and lazygit: ctrl+c quits (asking first when edits are unsaved)
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("q", "quit", "Quit", show=False),
         Binding("question_mark", "help", "Help"),
         *(Binding(key, f"area('{mode}')", label, show=False) for key, mode, label in AREAS),
@@ -383,35 +381,90 @@ class FediApp(App[str | None]):
 
     # --- actions ----------------------------------------------------------------
 
-    def action_area(self, mode: str) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "area":
+            # `fedi-tui setup` is the wizard alone; and no area switches under a dialog
+            return not self.setup_only and not isinstance(self.screen, ModalScreen)
+        if action == "plan":
+            return not self.setup_only  # the plan shows every operator's machines
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands but Quit (ours asks first) and Theme (ours lists fedi's)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Theme"):
+                yield command
+
+    def action_plan(self) -> None:
+        """Show the plan of the saved state (worked out in a job behind the open view)."""
+        from fedi_tui.core.views.planview import plan_text
+        from fedi_tui.tui.screens.plan import PlanScreen
+
+        if not self.loaded:
+            return
+        view = PlanScreen()
+        self.push_screen(view)
+        work = partial(plan_text, self.state)
+        self.start_job(work, name="work out the plan", group="plan-view", done=view.show)
+
+    async def action_area(self, mode: str) -> None:
+        if self.setup_only:
+            return
         if not self.loaded:
             self.notify(f"Still reading {self.path.name}…", title="Loading")
             return
-        self.switch_mode(mode)
+        await self.switch_mode(mode)  # keys pressed meanwhile go to the new area
 
     def action_help(self) -> None:
+        """The keys: this screen's first, then fedi-tui's everywhere, then the generic ones."""
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        rows = []
+        here: dict[str, tuple[list[str], str, str]] = {}
+        generic: dict[str, tuple[list[str], str, str]] = {}
+        own = _own_actions(type(screen))
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            ours = active.node is screen or active.node is self or binding.show
-            if ours and binding.description and binding.action not in ("help", "quit"):
-                shown = self.get_key_display(binding)
-                where = "here" if active.enabled else "here (read-only: off)"
-                rows.append((shown or key, binding.description, where))
+            if active.node is self or not binding.description or binding.action in ("help", "back"):
+                continue  # the App's own keys, and Esc, are in the "everywhere" rows
+            mine = active.node is screen and binding.action in own
+            where = ("here" if mine else "focused") if active.enabled else "read-only: off"
+            group = here if mine else generic
+            shown = self.get_key_display(binding) or key
+            keys, _, _ = group.setdefault(binding.action, ([], binding.description, where))
+            if shown not in keys:
+                keys.append(shown)
         area = AREA_TITLES.get(self.current_mode, self.current_mode)
-        self.push_screen(HelpScreen(area, rows))
+        if self.setup_only:
+            area = "guided setup"
+
+        def rows(group: dict[str, tuple[list[str], str, str]]) -> list[tuple[str, str, str]]:
+            return [(" / ".join(keys), what, where) for keys, what, where in group.values()]
+
+        self.push_screen(
+            HelpScreen(area, rows(here), everywhere(setup_only=self.setup_only), rows(generic))
+        )
 
     async def action_quit(self) -> None:
-        pending = sorted(source for source, yes in self.unsaved.items() if yes)
+        pending = sorted(
+            AREA_TITLES.get(source, source) for source, yes in self.unsaved.items() if yes
+        )
         if not pending:
             self.exit()
             return
-        body = f"Edits in {', '.join(pending)} are not saved and would be lost."
+        body = f"Edits in {' and '.join(pending)} are not saved and would be lost."
         modal = ConfirmModal("Quit without saving?", body, yes="Quit", no="Stay")
         self.push_screen(modal, lambda ok: self.exit() if ok else None)
+
+
+def _own_actions(screen_type: type[Screen[Any]]) -> set[str]:
+    """Actions bound by fedi-tui's own screen classes (not by Textual's Screen)."""
+    actions = set()
+    for klass in screen_type.__mro__:
+        if klass.__module__.startswith("fedi_tui."):
+            for item in klass.__dict__.get("BINDINGS", ()):
+                actions.add(item.action if isinstance(item, Binding) else item[1])
+    return actions
 
 
 def _crash_log(error: BaseException | None) -> str:

@@ -1,4 +1,4 @@
-"""`?`: every key that works here, and the ones that work everywhere."""
+"""`?`: the keys of this screen first, then fedi-tui's everywhere, then the generic ones."""
 
 from __future__ import annotations
 
@@ -16,16 +16,29 @@ Row = tuple[str, str, str]
 """(keys, what it does, where it works)."""
 
 EVERYWHERE: tuple[Row, ...] = (
-    ("1 … 5", "go to Dashboard, Operators, Runtimes, Setup, Nix", "everywhere"),
-    ("ctrl+p", "command palette: every action by name, themes", "everywhere"),
+    ("1 … 5", "go to an area (when not typing in a field)", "everywhere"),
+    ("q", "quit (when no text field has focus)", "everywhere"),
+    ("ctrl+q / ctrl+c", "quit; asks first if edits are not saved", "everywhere"),
+    ("ctrl+p", "command palette: every action, themes", "everywhere"),
     ("?", "this help", "everywhere"),
     ("/", "filter the list that has focus", "lists"),
     ("j / k", "down / up", "lists"),
     ("tab / shift+tab", "next / previous field or list", "everywhere"),
-    ("escape", "back (close a dialog, leave a filter, return to the dashboard)", "everywhere"),
-    ("q", "quit (when no text field has focus)", "everywhere"),
-    ("ctrl+q", "quit; asks first if edits are not saved", "everywhere"),
+    ("escape", "back: leave a field, filter, dialog, area", "everywhere"),
 )
+
+
+def everywhere(*, setup_only: bool) -> list[Row]:
+    """fedi-tui's own keys that work on every screen (`fedi-tui setup` has no areas)."""
+    if not setup_only:
+        return list(EVERYWHERE)
+    rows = [row for row in EVERYWHERE if row[0] != "1 … 5"]
+    return [
+        ("escape", "leave the guided setup (asks first)", "everywhere")
+        if keys == "escape"
+        else (keys, what, where)
+        for keys, what, where in rows
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,10 +47,16 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "close", "Close"),
     ]
 
-    def __init__(self, area: str, rows: list[Row]) -> None:
+    def __init__(
+        self, area: str, rows: list[Row], everywhere: list[Row], generic: list[Row] | None = None
+    ) -> None:
         super().__init__()
         self.area = area
         self.rows = rows
+        """This screen's own keys."""
+        self.everywhere = everywhere
+        self.generic = list(generic or [])
+        """Keys of the focused widget and Textual's (focus, copy …): listed last."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -48,7 +67,7 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         seen: set[str] = set()
         rows: list[tuple[str, Row]] = []
-        for keys, what, where in [*self.rows, *EVERYWHERE]:
+        for keys, what, where in [*self.rows, *self.everywhere, *self.generic]:
             if keys in seen:
                 continue
             seen.add(keys)

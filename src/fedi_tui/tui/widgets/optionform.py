@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Literal
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -29,6 +28,24 @@ def _placeholder(field: FormField) -> str:
     if field.optional:
         return "(optional)"
     return "" if field.default is MISSING else f"default: {field.default}"
+
+
+class NumberInput(Input):
+    """An integer input that says so when a key is refused (the default only rings the bell)."""
+
+    class Refused(Message):
+        """A key was refused: only a whole number fits."""
+
+        def __init__(self, number_input: NumberInput) -> None:
+            super().__init__()
+            self.input = number_input
+
+    def restricted(self) -> None:
+        self.app.bell()
+        self.post_message(self.Refused(self))
+
+
+REFUSED = "only a whole number fits here (digits, e.g. 30)"
 
 
 class OptionForm(VerticalScroll):
@@ -92,6 +109,8 @@ class OptionForm(VerticalScroll):
         self._changed = False
         """Some value was changed by the person since `load`."""
         self._revealed = False
+        self._refused: set[str] = set()
+        """Number fields where a key was just refused (told until the next change)."""
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="form-general", markup=False)
@@ -113,10 +132,15 @@ class OptionForm(VerticalScroll):
             return Select[str](options, allow_blank=blank, id=fid, compact=True)
         if field.kind == "choices":
             return SelectionList[str](*((c, c) for c in field.choices), id=fid)
-        kind: Literal["integer", "text"] = "integer" if field.kind == "int" else "text"
-        return Input(
-            placeholder=_placeholder(field), type=kind, id=fid, select_on_focus=False, compact=True
-        )
+        if field.kind == "int":
+            return NumberInput(
+                placeholder=_placeholder(field),
+                type="integer",
+                id=fid,
+                select_on_focus=False,
+                compact=True,
+            )
+        return Input(placeholder=_placeholder(field), id=fid, select_on_focus=False, compact=True)
 
     def _widget(self, field: FormField) -> Widget:
         return self.query_one(f"#{field_id(field)}")
@@ -184,12 +208,22 @@ class OptionForm(VerticalScroll):
             message = by_field.get(field.key)
             if not (self._revealed or field.key in self._left):
                 message = None
+            if field.key in self._refused:
+                message = REFUSED
             box.set_class(message is not None, "-invalid")
             box.query_one(".field-error", Static).update(f"✗ {message}" if message else "")
         text = "\n".join(f"✗ {m}" for m in general) if self._revealed or self._changed else ""
         shown = self.query_one(".form-general", Static)
         shown.update(text)
         shown.set_class(bool(text), "-shown")
+
+    @on(NumberInput.Refused)
+    def _refused_key(self, event: NumberInput.Refused) -> None:
+        event.stop()
+        key = self._by_id.get(event.input.id or "")
+        if key is not None:
+            self._refused.add(key)
+            self._show()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         node: DOMNode | None = event.widget
@@ -214,6 +248,9 @@ class OptionForm(VerticalScroll):
     @on(SelectionList.SelectedChanged)
     def _value_changed(self, event: Message) -> None:
         event.stop()
+        if self._refused:
+            self._refused.clear()
+            self._show()
         if self.app.focused is not None and self in self.app.focused.ancestors:
             self._changed = True  # typed or toggled here, not filled in by `load`
         self.post_message(self.Changed(self))

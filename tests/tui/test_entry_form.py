@@ -3,6 +3,7 @@ left or a save is tried, in words; Tab goes from field to field."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -87,3 +88,24 @@ async def test_save_shows_every_problem(demo_copy: Path, make_app: AppFactory) -
             assert text_of(error) == "✗ required: please fill this in"
         assert status(modal) == "✗ 3 problem(s): fix the marked fields"
     assert demo_copy.read_text() == before
+
+
+async def test_the_focused_field_shows_with_its_label(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    """Editing opens at the first field with its label; Tab keeps each label in view."""
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_area(pilot, "3", RuntimesScreen)
+        await pilot.press("e")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, EntryModal)
+        assert isinstance(app.focused, Input) and app.focused.id == "f-api"
+        for field in modal.fields[:8]:
+            lines = [
+                re.split(r"\s{2,}", row.strip("█ "))[0] for row in screen_text(app).splitlines()
+            ]
+            assert field.label in lines, field.label
+            await pilot.press("tab")
+            await settle(pilot)

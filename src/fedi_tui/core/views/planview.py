@@ -11,7 +11,7 @@ MARKS = {"create": "+", "change": "~", "destroy": "-", "check": "?"}
 
 
 def plan_text(loaded: LoadedState) -> str:
-    """One line per step in order (+ create, ~ change, - destroy, ? check), then the summary."""
+    """The summary, then one line per step in order (+ create, ~ change, - destroy, ? check)."""
     try:
         planned = Workspace.from_loaded(loaded).plan()
     except PlacementError as exc:
@@ -21,10 +21,9 @@ def plan_text(loaded: LoadedState) -> str:
     plan = planned.plan
     if plan.empty:
         return "Nothing to do: the recorded state matches fedi.toml."
-    lines = []
+    lines = [f"Plan: {plan.summary}.", ""]
     for step in plan.steps:
         after = f"  (after {', '.join(step.depends_on)})" if step.depends_on else ""
         lines.append(f"{MARKS[step.action]} {step.describe()}{after}")
     lines += [f"note: bucket {b} of a removed app is kept" for b in plan.kept_buckets]
-    lines += ["", f"Plan: {plan.summary}."]
     return "\n".join(lines)

@@ -43,6 +43,7 @@ class EntryModal(ModalScreen[list[Edit] | None]):
     """Dismisses with the edits to save, or None when cancelled."""
 
     CSS_PATH = "entry.tcss"
+    AUTO_FOCUS = ""  # on_mount focuses the first field, without scrolling past its label
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),

@@ -103,6 +103,7 @@ class OptionForm(VerticalScroll):
         super().__init__(id=id, disabled=disabled)
         self.fields = tuple(fields)
         self._by_id = {field_id(f): f.key for f in self.fields}
+        self._boxes = {f"{field_id(f)}-box" for f in self.fields}
         self._problems: tuple[dict[str, str], tuple[str, ...]] = ({}, ())
         self._left: set[str] = set()
         """Fields the person has been in and left."""
@@ -225,6 +226,15 @@ class OptionForm(VerticalScroll):
             self._refused.add(key)
             self._show()
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Keep the whole field in view (its label above the input, its help below)."""
+        node: DOMNode | None = event.widget
+        while node is not None and node is not self:
+            if isinstance(node, Widget) and node.id in self._boxes:
+                self.call_after_refresh(self.scroll_to_widget, node, animate=False)
+                return
+            node = node.parent
+
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         node: DOMNode | None = event.widget
         while node is not None and node is not self:
@@ -240,7 +250,7 @@ class OptionForm(VerticalScroll):
     def focus_field(self, key: str) -> None:
         for field in self.fields:
             if field.key == key:
-                self._widget(field).focus()
+                self._widget(field).focus(scroll_visible=False)
 
     @on(Input.Changed)
     @on(Switch.Changed)

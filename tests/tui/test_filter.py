@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import events
+from textual.widgets import Input
 
+from fedi_tui.tui.screens.operators import OperatorsScreen
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import screen_text, settle
+from tests.tui.helpers import open_area, screen_text, settle
 
 AREAS = {
     "dashboard": (),
@@ -33,3 +36,18 @@ async def test_what_is_typed_into_the_filter_shows(
         await pilot.press("slash", "x", "q", "z")
         await settle(pilot)
         assert "xqz" in screen_text(app)
+
+
+async def test_keys_typed_right_after_slash_go_to_the_filter(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    """A fast typist (or tmux send-keys): "/xqz" arrives before `/` has focused the filter.
+    The "x" must be text for the filter, not Remove; "q" must not quit."""
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_area(pilot, "2", OperatorsScreen)
+        for key, char in (("slash", "/"), ("x", "x"), ("q", "q"), ("z", "z")):
+            app.post_message(events.Key(key, char))  # all queued at once, as a terminal sends
+        await settle(pilot)
+        assert app.screen is screen and app.return_code is None
+        assert screen.query_one("#operator-list Input", Input).value == "xqz"

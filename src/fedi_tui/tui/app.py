@@ -14,13 +14,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
@@ -380,6 +381,15 @@ class FediApp(App[str | None]):
         )
 
     # --- actions ----------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """A key typed right after one that focused a text field (`/`, a Tab) was sent
+        to the widget focused before; it reaches the App without being a key for
+        the field. It is text for the field, not a binding ("x" must not remove)."""
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "area":

@@ -191,7 +191,7 @@ class SetupScreen(AreaScreen):
         if STEPS[self.step] == "apps":
             box = self.query_one("#w-apps-filter", Input)
             box.display = True
-            box.focus()
+            self.set_focus(box)  # at once: keys typed right after `/` are the filter's
 
     @on(Input.Changed, "#w-apps-filter")
     def _filter_apps(self, event: Input.Changed) -> None:

@@ -402,3 +402,57 @@ async def test_add_a_nixos_host_through_the_form(demo_copy: Path, make_app: AppF
         assert app.screen.query_one("#entries Input", Input).value == ""
     added = load_state(demo_copy).data["runtimes"]["bare-2"]
     assert added == {"kind": "nixos", "host": "127.0.0.3", "ssh": {"key": "~/.ssh/fedi_ed25519"}}
+
+
+def hostile_cert(directory: Path) -> tuple[str, str]:
+    """A self-signed certificate whose subject holds terminal escape sequences."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "\x1b]0;pwned\x07\x1b[2Kpve")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "hostile.crt", directory / "hostile.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.mark.real
+async def test_text_from_the_server_is_shown_with_control_characters_visible(
+    tmp_path: Path, make_app: AppFactory
+) -> None:
+    with tls_server(*hostile_cert(tmp_path)) as url:
+        app = make_app(state_with(tmp_path, url))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_area(pilot, "3", RuntimesScreen)
+            await pilot.press("t")
+            await settle(pilot)
+            shown = probe_text(screen)
+            assert "CN=\\x1b]0\\;pwned\\x07\\x1b[2Kpve" in shown  # RFC 4514 escapes the ;
+            assert "\x1b" not in shown and "\x07" not in shown
+            await pilot.press("p")
+            await settle(pilot)
+            modal = app.screen
+            assert isinstance(modal, ConfirmModal)
+            assert "\x1b" not in modal.body and "pwned\\x07\\x1b[2Kpve" in modal.body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+from rich.text import Text
 
 from fedi_tui.core.probes import ProbeReport
 from fedi_tui.core.text import visible, visible_line
@@ -15,40 +15,53 @@ _COMPARE = {
 
 
 def _outside(text: str | None) -> str:
-    """Text a server sent, safe to show as markup: control characters made visible."""
-    return escape(visible_line(text or ""))
+    """Text a server sent, safe to show: control characters made visible."""
+    return visible_line(text or "")
 
 
-def describe(report: ProbeReport) -> str:
-    """The panel: reachable or not, trusted or not (and by what), the identity, pinning."""
+def describe(report: ProbeReport) -> Text:
+    """The panel: reachable or not, trusted or not (and by what), the identity, pinning.
+
+    Plain Text, not markup: what the server sent is shown as it is (escapes made
+    visible), never interpreted.
+    """
     r, target, trust = report.result, report.target, report.trust
+    out = Text()
+
+    def line(*parts: str | tuple[str, str]) -> None:
+        if out:
+            out.append("\n")
+        out.append_text(Text.assemble(*parts))
+
     if r.error:
-        return f"[b]✗ {_outside(r.target)}[/b]\n{escape(visible(r.error))}"
-    lines = [f"[b]✓ reachable[/b] {_outside(r.target)} in {r.latency_ms or 0:.1f} ms"]
+        line((f"✗ {_outside(r.target)}", "bold"))
+        line(visible(r.error))
+        return out
+    line(("✓ reachable", "bold"), f" {_outside(r.target)} in {r.latency_ms or 0:.1f} ms")
     if trust is not None:
         if trust.ok:
-            lines.append(f"[b]✓ trusted[/b]: {escape(trust.detail)}")
+            line(("✓ trusted", "bold"), f": {trust.detail}")
         elif trust.ok is None:
-            lines.append(f"[b]! not verified[/b]: {escape(trust.detail)}")
+            line(("! not verified", "bold"), f": {trust.detail}")
         else:
-            lines.append(f"[b]✗ NOT trusted[/b] by {escape(trust.anchor)}: {escape(trust.detail)}")
+            line(("✗ NOT trusted", "bold"), f" by {trust.anchor}: {trust.detail}")
     if r.tls_fingerprint:
-        lines.append(f"TLS certificate {_outside(r.tls_subject)}")
-        lines.append(f"SHA-256 {_outside(r.tls_fingerprint)}")
+        line(f"TLS certificate {_outside(r.tls_subject)}")
+        line(f"SHA-256 {_outside(r.tls_fingerprint)}")
         pinned, kind = target.fingerprint, "tls"
     elif r.ssh_host_key:
-        lines.append(f"SSH host key {_outside(r.ssh_fingerprint)}")
-        lines.append(_outside(r.ssh_host_key))
+        line(f"SSH host key {_outside(r.ssh_fingerprint)}")
+        line(_outside(r.ssh_host_key))
         pinned, kind = target.host_key, "ssh"
     else:
-        return "\n".join(lines)
+        return out
     if pinned is None:
-        also = f" (replaces ca_file {escape(target.ca_file)})" if target.ca_file else ""
-        lines.append(f"not pinned: press [b]p[/b] to pin it{also}")
+        also = f" (replaces ca_file {target.ca_file})" if target.ca_file else ""
+        line("not pinned: press ", ("p", "bold"), f" to pin it{also}")
     elif trust is not None and trust.ok is False:
-        lines.append("[b]p[/b] shows the pinned and the new value before pinning again")
-    lines.append(f"Compare it with `{_COMPARE[kind]} before pinning.")
-    return "\n".join(lines)
+        line(("p", "bold"), " shows the pinned and the new value before pinning again")
+    line(f"Compare it with `{_COMPARE[kind]} before pinning.")
+    return out
 
 
 def pin_question(report: ProbeReport) -> ConfirmModal | str:

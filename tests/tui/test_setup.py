@@ -9,6 +9,7 @@ from textual.widgets.selection_list import Selection
 
 from fedi_tui.core.state.file import load_state
 from fedi_tui.tui.commands import FediCommands
+from fedi_tui.tui.screens.help import HelpScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.screens.setup import SetupScreen
@@ -187,8 +188,14 @@ async def test_setup_alone_has_no_other_areas(demo_copy: Path, make_app: AppFact
         provider = FediCommands(app.screen)
         await provider.startup()
         titles = [title for title, _, _ in provider._commands]
-        assert not [t for t in titles if t.startswith("Go to") or "Reload" in t], titles
+        assert not [t for t in titles if t.startswith(("Go to", "Plan")) or "Reload" in t]
         assert "Next" in titles
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        keys = [row[0] for row in (*help_screen.rows, *help_screen.everywhere)]
+        assert "1 … 5" not in keys and "escape" in keys
 
 
 async def test_escape_in_setup_alone_asks_to_leave(demo_copy: Path, make_app: AppFactory) -> None:

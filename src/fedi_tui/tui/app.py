@@ -7,9 +7,7 @@ cancels a save or a probe, and every failure reaches `_job_changed`.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -25,11 +23,11 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
-from fedi_tui.core.userdirs import user_dirs
 from fedi_tui.tui import messages
 from fedi_tui.tui.areas import AREA_TITLES, AREAS, screen_class
 from fedi_tui.tui.commands import FediCommands, TextualCommands
-from fedi_tui.tui.screens.help import HelpScreen, everywhere
+from fedi_tui.tui.crashlog import save_crash_log
+from fedi_tui.tui.screens.help import HelpScreen, everywhere, key_rows
 from fedi_tui.tui.screens.loading import LoadingScreen
 from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
@@ -250,7 +248,7 @@ class FediApp(App[str | None]):
         elif isinstance(error, FediError):
             self.notify(str(error), title=f"{doing} failed", severity="error", timeout=10)
         else:
-            where = _crash_log(error)
+            where = save_crash_log(error)
             body = (
                 f"{doing} failed with an internal error "
                 f"({type(error).__name__}). {where}\nPlease report it. Nothing else was changed."
@@ -296,76 +294,24 @@ class FediApp(App[str | None]):
 
     @on(messages.TestConnection)
     def _test_connection(self, request: messages.TestConnection) -> None:
-        from fedi_tui.core.probes import ProbeReport, probe_target
-        from fedi_tui.tui.probing import ProbeView, probe_key
+        from fedi_tui.tui.probing import start_test
 
         if self.prober is None:
             self.notify("Connection tests are not available here.", severity="warning")
             return
-        key = probe_key(request.section, request.name)
-        target = probe_target(self.state.spec, self.path, request.section, request.name)
-        self.probes = {**self.probes, key: ProbeView(target, running=True)}
-
-        def finished(report: ProbeReport) -> None:
-            view = self.probes.get(key)
-            if view is not None and view.target == report.target:  # else the entry changed
-                self.probes = {**self.probes, key: ProbeView(report.target, False, report)}
-
-        def failed() -> None:
-            self.probes = {k: v for k, v in self.probes.items() if k != key}
-
-        self.start_job(
-            self.prober.check(target),
-            name=f"test connection to {target.entry}",
-            group=f"probe {key}",
-            done=finished,
-            failed=failed,
-        )
+        start_test(self, self.prober, request.section, request.name)
 
     @on(messages.PinIdentity)
     def _pin(self, request: messages.PinIdentity) -> None:
-        from fedi_tui.core.probes import after_pin, probe_target
-        from fedi_tui.core.views.forms import pin_edits
-        from fedi_tui.tui.probing import ProbeView, probe_key
+        from fedi_tui.tui.probing import pin
 
-        report = request.report
-        target = report.target
-        key = probe_key(target.section, target.name)
-        view = self.probes.get(key)
-        if view is None or view.report is not report:
-            self.notify("The entry changed since the test: test it again (t).", severity="warning")
-            return
-        result = report.result
-        edits = pin_edits(
-            target.section,
-            target.name,
-            self.state.data,
-            fingerprint=result.tls_fingerprint,
-            host_key=result.ssh_host_key,
-        )
-
-        def pinned(new: LoadedState) -> None:
-            now = probe_target(new.spec, new.path, target.section, target.name)
-            self.probes = {**self.probes, key: ProbeView(now, False, after_pin(report, now))}
-
-        self.post_message(
-            messages.SaveEdits(edits, f"pinned identity of {target.entry}", then=pinned)
-        )
+        pin(self, request.report)
 
     def _drop_stale_probes(self, loaded: LoadedState) -> None:
         """Forget tests of entries whose endpoint or trust is no longer what was tested."""
-        if not self.probes:
-            return
-        from fedi_tui.core.probes import probe_target
+        from fedi_tui.tui.probing import fresh_probes
 
-        kept = {}
-        for key, view in self.probes.items():
-            section, _, name = key.partition("/")
-            entries = getattr(loaded.spec, section, None) or {}
-            if name in entries and probe_target(loaded.spec, loaded.path, section, name) == (
-                view.target
-            ):
-                kept[key] = view
+        kept = fresh_probes(self.probes, loaded)
         if len(kept) != len(self.probes):
             self.probes = kept
 
@@ -430,30 +376,11 @@ class FediApp(App[str | None]):
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        here: dict[str, tuple[list[str], str, str]] = {}
-        generic: dict[str, tuple[list[str], str, str]] = {}
-        own = _own_actions(type(screen))
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if active.node is self or not binding.description or binding.action in ("help", "back"):
-                continue  # the App's own keys, and Esc, are in the "everywhere" rows
-            mine = active.node is screen and binding.action in own
-            where = ("here" if mine else "focused") if active.enabled else "read-only: off"
-            group = here if mine else generic
-            shown = self.get_key_display(binding) or key
-            keys, _, _ = group.setdefault(binding.action, ([], binding.description, where))
-            if shown not in keys:
-                keys.append(shown)
+        here, generic = key_rows(self, screen)
         area = AREA_TITLES.get(self.current_mode, self.current_mode)
         if self.setup_only:
             area = "guided setup"
-
-        def rows(group: dict[str, tuple[list[str], str, str]]) -> list[tuple[str, str, str]]:
-            return [(" / ".join(keys), what, where) for keys, what, where in group.values()]
-
-        self.push_screen(
-            HelpScreen(area, rows(here), everywhere(setup_only=self.setup_only), rows(generic))
-        )
+        self.push_screen(HelpScreen(area, here, everywhere(setup_only=self.setup_only), generic))
 
     async def action_quit(self) -> None:
         pending = sorted(
@@ -465,26 +392,3 @@ class FediApp(App[str | None]):
         body = f"Edits in {' and '.join(pending)} are not saved and would be lost."
         modal = ConfirmModal("Quit without saving?", body, yes="Quit", no="Stay")
         self.push_screen(modal, lambda ok: self.exit() if ok else None)
-
-
-def _own_actions(screen_type: type[Screen[Any]]) -> set[str]:
-    """Actions bound by fedi-tui's own screen classes (not by Textual's Screen)."""
-    actions = set()
-    for klass in screen_type.__mro__:
-        if klass.__module__.startswith("fedi_tui."):
-            for item in klass.__dict__.get("BINDINGS", ()):
-                actions.add(item.action if isinstance(item, Binding) else item[1])
-    return actions
-
-
-def _crash_log(error: BaseException | None) -> str:
-    crash_dir = user_dirs().state / "crashes"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    try:
-        crash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log = crash_dir / f"tui-{stamp}.log"
-        trace = traceback.format_exception(error) if error is not None else ["(no exception)"]
-        log.write_text("".join(trace), encoding="utf-8")
-    except OSError:
-        return "The trace could not be saved."
-    return f"The trace is in {log}."

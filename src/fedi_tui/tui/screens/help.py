@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from fedi_tui.tui.widgets.filtertable import FilterTable
@@ -39,6 +39,40 @@ def everywhere(*, setup_only: bool) -> list[Row]:
         else (keys, what, where)
         for keys, what, where in rows
     ]
+
+
+def key_rows(app: App[Any], screen: Screen[Any]) -> tuple[list[Row], list[Row]]:
+    """The active keys of `screen`: its own (fedi-tui's bindings) and the generic ones (the
+    focused widget's, Textual's). The App's keys are left out: `everywhere` has them."""
+    here: dict[str, tuple[list[str], str, str]] = {}
+    generic: dict[str, tuple[list[str], str, str]] = {}
+    own = _own_actions(type(screen))
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if active.node is app or not binding.description or binding.action in ("help", "back"):
+            continue  # the App's own keys, and Esc, are in the "everywhere" rows
+        mine = active.node is screen and binding.action in own
+        where = ("here" if mine else "focused") if active.enabled else "read-only: off"
+        group = here if mine else generic
+        shown = app.get_key_display(binding) or key
+        keys, _, _ = group.setdefault(binding.action, ([], binding.description, where))
+        if shown not in keys:
+            keys.append(shown)
+
+    def rows(group: dict[str, tuple[list[str], str, str]]) -> list[Row]:
+        return [(" / ".join(keys), what, where) for keys, what, where in group.values()]
+
+    return rows(here), rows(generic)
+
+
+def _own_actions(screen_type: type[Screen[Any]]) -> set[str]:
+    """Actions bound by fedi-tui's own screen classes (not by Textual's Screen)."""
+    actions = set()
+    for klass in screen_type.__mro__:
+        if klass.__module__.startswith("fedi_tui."):
+            for item in klass.__dict__.get("BINDINGS", ()):
+                actions.add(item.action if isinstance(item, Binding) else item[1])
+    return actions
 
 
 class HelpScreen(ModalScreen[None]):

@@ -66,7 +66,7 @@ def drawn(app):
     app.exit()
 
 FediApp.on_mount = on_mount
-build_app(Path(sys.argv[1]), remember_theme=False, preload=False).run(headless=True)
+build_app(Path(sys.argv[1]), prober=None, remember_theme=False, preload=False).run(headless=True)
 """
 
 DASHBOARD = """
@@ -87,7 +87,7 @@ def drawn(app):
     app.exit()
 
 DashboardScreen.on_mount = on_mount
-build_app(Path(sys.argv[1]), remember_theme=False, preload=False).run(headless=True)
+build_app(Path(sys.argv[1]), prober=None, remember_theme=False, preload=False).run(headless=True)
 """
 
 

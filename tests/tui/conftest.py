@@ -1,8 +1,8 @@
 """TUI test fixtures: the real app from the sample configs, with no cursor blink.
 
 The app is built by `fedi_tui.tui.factory.build_app`, the same factory the CLI
-uses. fakepve's fixtures come from its pytest plugin; the sshd ones are
-re-registered here from tests/fixtures.
+uses, with the same adapters wired in. fakepve's fixtures come from its pytest
+plugin; the sshd ones are re-registered here from tests/fixtures.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, TextArea
 
+from fedi_tui.adapters.prober import NetworkProber
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.factory import build_app
 from tests.fixtures.sshd import sshd_host, sshd_module_factory
@@ -43,11 +44,19 @@ def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_app() -> AppFactory:
-    """`make_app(path, **options)`: the real app on a state file (theme choice not stored)."""
+def known_hosts(tmp_path: Path) -> Path:
+    """The known_hosts file the app's connection tests read (absent unless a test writes it)."""
+    return tmp_path / "known_hosts"
+
+
+@pytest.fixture
+def make_app(known_hosts: Path) -> AppFactory:
+    """`make_app(path, **options)`: the real app on a state file, wired as the CLI wires it
+    (the network prober, with a known_hosts file of the test's own); theme not stored."""
 
     def make(path: Path, **options: Any) -> FediApp:
         options.setdefault("remember_theme", False)
+        options.setdefault("prober", NetworkProber(known_hosts=known_hosts))
         return build_app(path, **options)
 
     return make

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import TypeVar
 
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
@@ -52,3 +55,21 @@ async def open_area(pilot: Pilot[object], key: str, screen_type: type[S]) -> S:
     screen = pilot.app.screen
     assert isinstance(screen, screen_type), f"{key} opened {screen!r}"
     return screen
+
+
+def screen_text(app: App[object]) -> str:
+    """What the terminal shows now, as plain text (the same rendering as a screenshot)."""
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    screen = app.screen
+    console.print(screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from fedi_tui.core.apps.registry import installed_apps
 from fedi_tui.core.state.file import load_state
-from fedi_tui.core.state.tomledit import DELETE, Edit
+from fedi_tui.core.state.spec import GarageStorageSpec, ProxmoxRuntimeSpec
+from fedi_tui.core.state.tomledit import COMMENT_OUT, DELETE, Edit
 from fedi_tui.core.views.forms import (
     apply_form,
     assign_problems,
     form_fields,
     form_values,
     pin_edits,
+    preview_text,
     section_edits,
 )
 from fedi_tui.core.views.wizard import OperatorDraft, draft_problems, slug
 from tests.paths import DEMO
+from tests.textdiff import changed_lines
 
 MASTODON = form_fields(installed_apps()["mastodon"].options)
 
@@ -27,6 +31,19 @@ def test_fields_follow_the_options_model() -> None:
     assert by_key["registration_mode"].choices == ("open", "approval", "closed")
     assert by_key["admin.username"].help.startswith("Login name")
     assert by_key["domain"].optional and by_key["media_retention_days"].kind == "int"
+
+
+def test_labels_are_words_with_their_acronyms_and_units() -> None:
+    proxmox = {f.key: f.label for f in form_fields(ProxmoxRuntimeSpec)}
+    assert proxmox["api"] == "API"
+    assert proxmox["ca_file"] == "CA file"
+    assert proxmox["ssh.user"] == "SSH user"
+    assert proxmox["token_id"] == "Token ID"
+    assert proxmox["vmids"] == "VM IDs"
+    assert {f.key: f.label for f in form_fields(GarageStorageSpec)}["s3_endpoint"] == "S3 endpoint"
+    pixelfed = {f.key: f.label for f in form_fields(installed_apps()["pixelfed"].options)}
+    assert pixelfed["max_photo_kb"] == "Max photo (KB)"
+    assert pixelfed["admin.email"] == "Admin e-mail"
 
 
 def test_unchanged_values_write_nothing_and_a_change_writes_one_key() -> None:
@@ -52,12 +69,37 @@ def test_a_missing_table_is_reported_at_its_first_required_field() -> None:
     assert by_field == {"admin.username": "required: please fill this in"} and not general
 
 
-def test_pinning_a_fingerprint_replaces_the_ca_file() -> None:
+def test_pinning_a_fingerprint_replaces_the_ca_file_and_keeps_it_as_a_comment() -> None:
     fp = ":".join(["AB"] * 32)
-    assert pin_edits("runtimes", "pve-a", fingerprint=fp) == [
+    loaded = load_state(DEMO)
+    edits = pin_edits("runtimes", "pve-a", loaded.data, fingerprint=fp)
+    assert edits == [
         Edit(("runtimes", "pve-a", "fingerprint"), fp),
-        Edit(("runtimes", "pve-a", "ca_file"), DELETE),
+        Edit(("runtimes", "pve-a", "ca_file"), COMMENT_OUT),
     ]
+    after = preview_text(loaded.text, loaded.data, edits)
+    assert changed_lines(loaded.text, after) == [
+        '-ca_file = "pve-ca.pem"               # relative to this file',
+        '+# ca_file = "pve-ca.pem"               # relative to this file',
+        f'+fingerprint = "{fp}"',
+    ]
+    assert "ca_file" not in tomllib.loads(after)["runtimes"]["pve-a"]
+
+
+def test_pinning_without_a_ca_file_only_sets_the_pin() -> None:
+    data = load_state(DEMO).data
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB090aQKWbebDKqfGSVLSKpPbvpc/aTNIiEopglL7Hcf"
+    assert pin_edits("runtimes", "bare-1", data, host_key=key) == [
+        Edit(("runtimes", "bare-1", "host_key"), key)
+    ]
+
+
+def test_commenting_out_a_key_of_an_inline_table_removes_it() -> None:
+    text = "schema = 1\nt = { a = 1, b = 2 }  # note\n"
+    edits = [Edit(("t", "a"), COMMENT_OUT)]
+    after = preview_text(text, tomllib.loads(text), edits)
+    assert tomllib.loads(after) == {"schema": 1, "t": {"b": 2}}
+    assert "# note" in after
 
 
 def test_wizard_draft_problems_name_the_field() -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from fedi_tui.tui.commands import FediCommands
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.help import HelpScreen
-from fedi_tui.tui.screens.modals import MessageModal
+from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.themes import load_themes, remembered_theme
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import settle
+from tests.tui.helpers import open_area, screen_text, settle, text_of, type_into
 
 
 def keys_of(table: FilterTable) -> list[str]:
@@ -62,15 +62,23 @@ async def test_slash_filters_and_jk_move(demo_copy: Path, make_app: AppFactory) 
         assert keys_of(table) == ["coop", "photoclub", "school"]
 
 
-async def test_help_lists_the_keys_of_the_screen(demo_copy: Path, make_app: AppFactory) -> None:
+async def test_help_lists_the_keys_of_the_screen_first_and_fits_the_app_keys(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
     app = make_app(demo_copy)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2", "question_mark")
         await settle(pilot)
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
-        listed = {(keys, what) for keys, what, _ in help_screen.rows}
-        assert {("^s", "Save"), ("^r", "Revert"), ("x", "Remove")} <= listed
+        table = help_screen.query_one(DataTable)
+        rows = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert rows[:5] == ["^s", "^r", "a", "x / del", "]"]  # this screen's own keys
+        assert rows.index("q") < rows.index("tab / shift+tab") < rows.index("↑ / k")
+        shown = screen_text(app)  # at 80x24, fedi-tui's keys are on screen
+        for line in ("quit (when no text field has focus)", "ctrl+q / ctrl+c", "this help"):
+            assert line in shown
+        assert "Focus Next" not in shown
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, OperatorsScreen)
@@ -124,3 +132,77 @@ async def test_a_failing_job_shows_a_modal_and_writes_a_crash_log(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_area_keys_type_into_a_focused_field_and_escape_leaves_it(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    """A "5" in a number field is a digit (30 → 305); Esc leaves the field, then 5 is Nix."""
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_area(pilot, "2", OperatorsScreen)
+        screen.select_entry("school")  # its mastodon has the default 30 days
+        await settle(pilot)
+        await pilot.press("right_square_bracket")
+        field = screen.query_one("#form-mastodon #f-media_retention_days", Input)
+        field.focus()
+        await pilot.press("end", "5")
+        await settle(pilot)
+        assert field.value == "305" and app.current_mode == "operators"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.current_mode == "operators"  # Esc left the field, not the area
+        assert app.focused is screen.query_one("#operator-list", FilterTable).table
+        await pilot.press("5")
+        await settle(pilot)
+        assert app.current_mode == "nix"
+
+
+async def test_a_refused_key_in_a_number_field_says_why(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_area(pilot, "2", OperatorsScreen)
+        await pilot.press("right_square_bracket")
+        field = screen.query_one("#form-mastodon #f-media_retention_days", Input)
+        field.focus()
+        await pilot.press("end", "x")
+        await settle(pilot)
+        error = screen.query_one("#form-mastodon #f-media_retention_days-box .field-error")
+        assert field.value == "14"
+        assert text_of(error) == "✗ only a whole number fits here (digits, e.g. 30)"
+        await pilot.press("5")
+        await settle(pilot)
+        assert field.value == "145" and text_of(error) == ""
+
+
+async def test_area_keys_do_nothing_under_a_dialog(demo_copy: Path, make_app: AppFactory) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_area(pilot, "2", OperatorsScreen)
+        await pilot.press("x")  # "Remove operator?"
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("5")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and app.current_mode == "operators"
+
+
+async def test_ctrl_c_quits_and_asks_first_when_edits_are_unsaved(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_area(pilot, "2", OperatorsScreen)
+        await type_into(pilot, "#form-operator #f-domain", "coop2.test")
+        await settle(pilot)
+        await pilot.press("ctrl+c")  # in a text field, too
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, OperatorsScreen)
+        await pilot.press("ctrl+r", "ctrl+c")  # reverted: nothing to lose, no question
+        await settle(pilot)
+    assert app.return_code == 0

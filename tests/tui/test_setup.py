@@ -8,11 +8,14 @@ from textual.widgets import ContentSwitcher, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from fedi_tui.core.state.file import load_state
+from fedi_tui.tui.commands import FediCommands
+from fedi_tui.tui.screens.help import HelpScreen
+from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.screens.setup import SetupScreen
 from fedi_tui.tui.widgets.plansummary import PlanSummary
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import open_area, settle, text_of, type_into
+from tests.tui.helpers import open_area, screen_text, settle, text_of, type_into
 
 
 def step(screen: SetupScreen) -> str:
@@ -136,3 +139,83 @@ async def test_slash_filters_the_application_list_and_keeps_choices(
         await pilot.press("slash", *(["backspace"] * 3))
         await settle(pilot)
         assert sorted(str(v) for v in apps.selected) == ["mastodon", "pixelfed"]
+
+
+async def test_quitting_the_wizard_with_answers_asks_first(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_area(pilot, "4", SetupScreen)
+        await pilot.press("space", "ctrl+n")
+        await type_into(pilot, "#w-name", "Night Owls")
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal) and "Setup" in modal.body
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        assert app.return_code is None  # still running
+
+
+async def test_quitting_an_untouched_wizard_does_not_ask(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_area(pilot, "4", SetupScreen)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    assert app.return_code == 0
+
+
+async def test_setup_alone_has_no_other_areas(demo_copy: Path, make_app: AppFactory) -> None:
+    """`fedi-tui setup` is the wizard alone: an operator sees no other customer."""
+    app = make_app(demo_copy, mode="setup", setup_only=True, prober=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        shown = screen_text(app)
+        assert "Guided setup of a new operator" in shown
+        for other in ("Dashboard", "Operators", "Runtimes", "Nix", "coop", "photoclub"):
+            assert other not in shown
+        for key in "12345":
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, SetupScreen) and app.current_mode == "setup"
+        provider = FediCommands(app.screen)
+        await provider.startup()
+        titles = [title for title, _, _ in provider._commands]
+        assert not [t for t in titles if t.startswith(("Go to", "Plan")) or "Reload" in t]
+        assert "Next" in titles
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        keys = [row[0] for row in (*help_screen.rows, *help_screen.everywhere)]
+        assert "1 … 5" not in keys and "escape" in keys
+
+
+async def test_escape_in_setup_alone_asks_to_leave(demo_copy: Path, make_app: AppFactory) -> None:
+    before = demo_copy.read_text()
+    app = make_app(demo_copy, mode="setup", setup_only=True, prober=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+n")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal) and modal.title_text == "Leave the guided setup?"
+        assert "not saved" in modal.body
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen) and step(app.screen) == "step-domain"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+    assert app.return_code == 0 and app.return_value is None
+    assert demo_copy.read_text() == before

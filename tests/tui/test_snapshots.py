@@ -26,6 +26,11 @@ SCREENS: dict[str, tuple[str, ...]] = {
     "nix": ("5",),
     "help": ("2", "question_mark"),
     "confirm_remove": ("2", "x"),
+    "filter": ("2", "slash", "c", "o"),
+    "runtime_add": ("3", "a", "down", "enter"),
+    "runtime_add_left": ("3", "a", "down", "enter", "B", "tab", "tab"),
+    "plan": ("p",),
+    "nix_read": ("5", "enter", "j", "j"),
 }
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 THEMES = {"dark": "fedi-dark", "hc": "fedi-high-contrast"}
@@ -56,3 +61,12 @@ def test_screen(
     assert snap_compare(
         app, terminal_size=SIZES[size], run_before=keys_then_settle(SCREENS[screen])
     )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_setup_alone(
+    size: str, demo_copy: Path, make_app: AppFactory, snap_compare: Callable[..., bool]
+) -> None:
+    """`fedi-tui setup`: the wizard alone, then the question Esc asks."""
+    app = make_app(demo_copy, mode="setup", setup_only=True, prober=None, theme="fedi-dark")
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_then_settle(("escape",)))

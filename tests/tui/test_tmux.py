@@ -40,12 +40,18 @@ class Tmux:
         raise AssertionError(f"{text!r} did not appear; the terminal shows:\n{self.screen()}")
 
 
-def test_fedi_tui_in_tmux_visits_every_area_and_quits(demo_copy: Path, tmp_path: Path) -> None:
-    tmux = Tmux(f"fedi-test-{os.getpid()}")
+def start(tmp_path: Path, arguments: str) -> Tmux:
+    """`fedi-tui ARGUMENTS` in an 80x24 tmux session; the shell then prints its exit code."""
+    tmux = Tmux(f"fedi-test-{os.getpid()}-{tmp_path.name}")
     env = f"XDG_CONFIG_HOME={tmp_path}/config XDG_STATE_HOME={tmp_path}/state TERM=xterm-256color"
-    command = f"env {env} {FEDI_TUI} -s {demo_copy}; echo EXITED=$?; sleep 30"
+    command = f"env {env} {FEDI_TUI} {arguments}; echo EXITED=$?; sleep 30"
     started = tmux("new-session", "-d", "-s", "fedi", "-x", "80", "-y", "24", command)
     assert started.returncode == 0, started.stderr
+    return tmux
+
+
+def test_fedi_tui_in_tmux_visits_every_area_and_quits(demo_copy: Path, tmp_path: Path) -> None:
+    tmux = start(tmp_path, f"-s {demo_copy}")
     try:
         tmux.wait_for("Demo Hosting")
         for key, text in (
@@ -66,3 +72,39 @@ def test_fedi_tui_in_tmux_visits_every_area_and_quits(demo_copy: Path, tmp_path:
         tmux.wait_for("EXITED=0")
     finally:
         tmux("kill-server")
+
+
+def test_filter_shows_what_is_typed_and_ctrl_c_quits(demo_copy: Path, tmp_path: Path) -> None:
+    tmux = start(tmp_path, f"-s {demo_copy}")
+    try:
+        tmux.wait_for("Demo Hosting")
+        tmux("send-keys", "-t", "fedi", "2")
+        tmux.wait_for("unsaved")
+        tmux("send-keys", "-t", "fedi", "/", "x", "q", "z")
+        tmux.wait_for("xqz")
+        tmux("send-keys", "-t", "fedi", "C-c")
+        shown = tmux.wait_for("EXITED=0")
+        assert "Traceback" not in shown
+    finally:
+        tmux("kill-server")
+
+
+def test_setup_is_the_wizard_alone_and_escape_asks_to_leave(
+    demo_copy: Path, tmp_path: Path
+) -> None:
+    before = demo_copy.read_text()
+    tmux = start(tmp_path, f"-s {demo_copy} setup")
+    try:
+        shown = tmux.wait_for("Which applications")
+        assert "Guided setup of a new operator" in shown
+        assert "Operators" not in shown and "Dashboard" not in shown
+        tmux("send-keys", "-t", "fedi", "2")  # no other areas
+        time.sleep(0.5)  # nothing to wait for: the screen must stay as it is
+        assert "Which applications" in tmux.screen()
+        tmux("send-keys", "-t", "fedi", "Escape")
+        tmux.wait_for("Leave the guided setup?")
+        tmux("send-keys", "-t", "fedi", "y")
+        tmux.wait_for("EXITED=0")
+    finally:
+        tmux("kill-server")
+    assert demo_copy.read_text() == before

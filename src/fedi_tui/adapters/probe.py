@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fedi_tui.adapters.tcpconnect import (
@@ -40,34 +39,12 @@ from fedi_tui.adapters.tcpconnect import (
     target_of,
     tcp_connect,
 )
+from fedi_tui.core.probes import ProbeResult
 from fedi_tui.core.text import visible_line
 
 __all__ = ["ProbeResult", "fingerprint_of_der", "probe_ssh", "probe_tls", "probe_url"]
 
 _CLOSE_WAIT = 1.0  # seconds to wait for a TLS close_notify round trip before aborting
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """What a probe found. ``error`` is None exactly when the probe succeeded."""
-
-    target: str
-    """``host:port`` probed (IPv6 addresses in brackets), e.g. ``127.0.0.1:8006``."""
-    reachable: bool
-    """The TCP connection was accepted."""
-    latency_ms: float | None
-    """Time the TCP connect took, in milliseconds (None when not reachable)."""
-    tls_fingerprint: str | None
-    """SHA-256 of the leaf certificate (DER) as ``AA:BB:…`` (32 upper-case hex pairs)."""
-    tls_subject: str | None
-    """The certificate's subject, e.g. ``CN=pve1``, for display only (control characters
-    shown as escapes, like every error text here: it all comes from the server)."""
-    ssh_host_key: str | None
-    """The server's host key as an OpenSSH line without comment: ``ssh-ed25519 AAAA…``."""
-    ssh_fingerprint: str | None
-    """``SHA256:…`` fingerprint of the host key, as ``ssh-keygen -l`` prints it."""
-    error: str | None
-    """None on success; otherwise one line: what failed and what to check."""
 
 
 def fingerprint_of_der(der: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Start the Textual app (imported only when the TUI is asked for)."""
+"""Start the Textual app (imported only when the TUI is asked for), wired to the adapters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fedi_tui.cli.common import EXIT_OK, EXIT_USER, state_path
 
 
 def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bool = False) -> int:
+    from fedi_tui.adapters.prober import NetworkProber
     from fedi_tui.tui.factory import build_app
 
     path = state_path(args)
@@ -16,7 +17,14 @@ def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bo
         from fedi_tui.core.state.file import load_state
 
         load_state(path)  # raises the "no such state file" error
-    app = build_app(path, read_only=args.read_only, mode=mode, setup_only=setup_only, preload=False)
+    app = build_app(
+        path,
+        prober=None if setup_only else NetworkProber(),
+        read_only=args.read_only,
+        mode=mode,
+        setup_only=setup_only,
+        preload=False,
+    )
     result = app.run()
     if app.load_error is not None:
         print(f"fedi-tui: {app.load_error}", file=sys.stderr)

@@ -7,48 +7,45 @@ cancels a save or a probe, and every failure reaches `_job_changed`.
 
 from __future__ import annotations
 
-import importlib
-import traceback
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
-from textual.app import App
+from textual import events, on
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
-from fedi_tui.core.userdirs import user_dirs
 from fedi_tui.tui import messages
-from fedi_tui.tui.commands import FediCommands
-from fedi_tui.tui.screens.help import HelpScreen
+from fedi_tui.tui.areas import AREA_TITLES, AREAS, screen_class
+from fedi_tui.tui.commands import FediCommands, TextualCommands
+from fedi_tui.tui.crashlog import save_crash_log
+from fedi_tui.tui.screens.help import HelpScreen, everywhere, key_rows
 from fedi_tui.tui.screens.loading import LoadingScreen
 from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
-from fedi_tui.tui.widgets.navbar import AREAS
 from fedi_tui.tui.widgets.plansummary import PENDING
 
 if TYPE_CHECKING:
     # the core (pydantic, the state file) is imported after the first frame is drawn
     from fedi_tui.core.deploy.recorded import RecordedState
+    from fedi_tui.core.probes import Prober
     from fedi_tui.core.state.file import LoadedState
     from fedi_tui.tui.probing import ProbeView
 
-AREA_TITLES = {mode: label for _, mode, label in AREAS}
 
-
-def _area(module: str, name: str) -> Callable[[], Screen[Any]]:
+def _area(mode: str) -> Callable[[], Screen[Any]]:
     """An area screen imported when first visited: start-up loads only the first one."""
 
     def make() -> Screen[Any]:
-        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
-        return screen
+        return screen_class(mode)()
 
     return make
 
@@ -59,15 +56,16 @@ class FediApp(App[str | None]):
     TITLE = "fedi-tui"
     CSS_PATH = "app.tcss"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        "dashboard": _area("fedi_tui.tui.screens.dashboard", "DashboardScreen"),
-        "operators": _area("fedi_tui.tui.screens.operators", "OperatorsScreen"),
-        "runtimes": _area("fedi_tui.tui.screens.runtimes", "RuntimesScreen"),
-        "setup": _area("fedi_tui.tui.screens.setup", "SetupScreen"),
-        "nix": _area("fedi_tui.tui.screens.nixpreview", "NixScreen"),
+        mode: _area(mode) for _, mode, _ in AREAS
     }
-    COMMANDS = App.COMMANDS | {FediCommands}
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        FediCommands,
+        TextualCommands,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # as in k9s and lazygit: ctrl+c quits (asking first when edits are unsaved)
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("q", "quit", "Quit", show=False),
         Binding("question_mark", "help", "Help"),
         *(Binding(key, f"area('{mode}')", label, show=False) for key, mode, label in AREAS),
@@ -93,8 +91,11 @@ class FediApp(App[str | None]):
         remember: bool = True,
         themes: list[Theme] | None = None,
         setup_only: bool = False,
+        prober: Prober | None = None,
     ) -> None:
         super().__init__()
+        self.prober = prober
+        """Runs connection tests (wired by the CLI); None: tests are not available."""
         if loaded is not None:
             self.set_reactive(FediApp.state, loaded)
         elif path is None:
@@ -148,6 +149,7 @@ class FediApp(App[str | None]):
         """Work out the plan summary of the state just loaded or saved."""
         from fedi_tui.core.views.planline import plan_line
 
+        self._drop_stale_probes(loaded)
         self.plan_text = PENDING
 
         def show(line: str) -> None:
@@ -246,7 +248,7 @@ class FediApp(App[str | None]):
         elif isinstance(error, FediError):
             self.notify(str(error), title=f"{doing} failed", severity="error", timeout=10)
         else:
-            where = _crash_log(error)
+            where = save_crash_log(error)
             body = (
                 f"{doing} failed with an internal error "
                 f"({type(error).__name__}). {where}\nPlease report it. Nothing else was changed."
@@ -292,25 +294,26 @@ class FediApp(App[str | None]):
 
     @on(messages.TestConnection)
     def _test_connection(self, request: messages.TestConnection) -> None:
-        from fedi_tui.tui.probing import ProbeView, probe_entry, probe_key
+        from fedi_tui.tui.probing import start_test
 
-        key = probe_key(request.section, request.name)
-        self.probes = {**self.probes, key: ProbeView(running=True)}
+        if self.prober is None:
+            self.notify("Connection tests are not available here.", severity="warning")
+            return
+        start_test(self, self.prober, request.section, request.name)
 
-        def finished(result: Any) -> None:
-            self.probes = {**self.probes, key: ProbeView(running=False, result=result)}
+    @on(messages.PinIdentity)
+    def _pin(self, request: messages.PinIdentity) -> None:
+        from fedi_tui.tui.probing import pin
 
-        def failed() -> None:
-            self.probes = {k: v for k, v in self.probes.items() if k != key}
+        pin(self, request.report)
 
-        work = probe_entry(self.state.spec, request.section, request.name)
-        self.start_job(
-            work,
-            name=f"test connection to {key}",
-            group=f"probe {key}",
-            done=finished,
-            failed=failed,
-        )
+    def _drop_stale_probes(self, loaded: LoadedState) -> None:
+        """Forget tests of entries whose endpoint or trust is no longer what was tested."""
+        from fedi_tui.tui.probing import fresh_probes
+
+        kept = fresh_probes(self.probes, loaded)
+        if len(kept) != len(self.probes):
+            self.probes = kept
 
     @on(messages.EditsPending)
     def _edits_pending(self, event: messages.EditsPending) -> None:
@@ -325,45 +328,67 @@ class FediApp(App[str | None]):
 
     # --- actions ----------------------------------------------------------------
 
-    def action_area(self, mode: str) -> None:
+    def on_key(self, event: events.Key) -> None:
+        """A key typed right after one that focused a text field (`/`, a Tab) was sent
+        to the widget focused before; it reaches the App without being a key for
+        the field. It is text for the field, not a binding ("x" must not remove)."""
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "area":
+            # `fedi-tui setup` is the wizard alone; and no area switches under a dialog
+            return not self.setup_only and not isinstance(self.screen, ModalScreen)
+        if action == "plan":
+            return not self.setup_only  # the plan shows every operator's machines
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands but Quit (ours asks first) and Theme (ours lists fedi's)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Theme"):
+                yield command
+
+    def action_plan(self) -> None:
+        """Show the plan of the saved state (worked out in a job behind the open view)."""
+        from fedi_tui.core.views.planview import plan_text
+        from fedi_tui.tui.screens.plan import PlanScreen
+
+        if not self.loaded:
+            return
+        view = PlanScreen()
+        self.push_screen(view)
+        work = partial(plan_text, self.state)
+        self.start_job(work, name="work out the plan", group="plan-view", done=view.show)
+
+    async def action_area(self, mode: str) -> None:
+        if self.setup_only:
+            return
         if not self.loaded:
             self.notify(f"Still reading {self.path.name}…", title="Loading")
             return
-        self.switch_mode(mode)
+        await self.switch_mode(mode)  # keys pressed meanwhile go to the new area
 
     def action_help(self) -> None:
+        """The keys: this screen's first, then fedi-tui's everywhere, then the generic ones."""
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        rows = []
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            ours = active.node is screen or active.node is self or binding.show
-            if ours and binding.description and binding.action not in ("help", "quit"):
-                shown = self.get_key_display(binding)
-                where = "here" if active.enabled else "here (read-only: off)"
-                rows.append((shown or key, binding.description, where))
+        here, generic = key_rows(self, screen)
         area = AREA_TITLES.get(self.current_mode, self.current_mode)
-        self.push_screen(HelpScreen(area, rows))
+        if self.setup_only:
+            area = "guided setup"
+        self.push_screen(HelpScreen(area, here, everywhere(setup_only=self.setup_only), generic))
 
     async def action_quit(self) -> None:
-        pending = sorted(source for source, yes in self.unsaved.items() if yes)
+        pending = sorted(
+            AREA_TITLES.get(source, source) for source, yes in self.unsaved.items() if yes
+        )
         if not pending:
             self.exit()
             return
-        body = f"Edits in {', '.join(pending)} are not saved and would be lost."
+        body = f"Edits in {' and '.join(pending)} are not saved and would be lost."
         modal = ConfirmModal("Quit without saving?", body, yes="Quit", no="Stay")
         self.push_screen(modal, lambda ok: self.exit() if ok else None)
-
-
-def _crash_log(error: BaseException | None) -> str:
-    crash_dir = user_dirs().state / "crashes"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    try:
-        crash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log = crash_dir / f"tui-{stamp}.log"
-        trace = traceback.format_exception(error) if error is not None else ["(no exception)"]
-        log.write_text("".join(trace), encoding="utf-8")
-    except OSError:
-        return "The trace could not be saved."
-    return f"The trace is in {log}."

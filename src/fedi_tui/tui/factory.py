@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fedi_tui.tui.app import FediApp
+
+if TYPE_CHECKING:
+    from fedi_tui.core.probes import Prober
 
 
 def build_app(
     state: Path,
     *,
+    prober: Prober | None,
     read_only: bool = False,
     mode: str = "dashboard",
     theme: str | None = None,
@@ -17,11 +22,12 @@ def build_app(
     setup_only: bool = False,
     preload: bool = True,
 ) -> FediApp:
-    """Build the app on a state file.
+    """Build the app on a state file, with the ports the CLI wires.
 
-    With `preload` the file is read now (FediError if it is unusable); without
-    it the app draws its first frame at once and reads the file behind it —
-    what the `fedi-tui` command does, so a large state never delays the screen.
+    `prober` runs connection tests (the CLI passes `adapters.prober.NetworkProber`;
+    None leaves them out). With `preload` the file is read now (FediError if it is
+    unusable); without it the app draws its first frame at once and reads the file
+    behind it — what the `fedi-tui` command does, so a large state never delays the screen.
     """
     loaded = None
     if preload:
@@ -36,4 +42,5 @@ def build_app(
         theme=theme,
         remember=remember_theme,
         setup_only=setup_only,
+        prober=prober,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # the TUI draws its first frame before the core is imported
+    from fedi_tui.core.probes import ProbeReport
     from fedi_tui.core.state.file import LoadedState
     from fedi_tui.core.state.tomledit import Edit
 
@@ -42,6 +43,15 @@ class TestConnection(Message):
         super().__init__()
         self.section = section
         self.name = name
+
+
+class PinIdentity(Message):
+    """Pin what this test showed (TLS fingerprint or SSH host key) into its entry; the
+    person has confirmed it. Refused when the entry changed since the test."""
+
+    def __init__(self, report: ProbeReport) -> None:
+        super().__init__()
+        self.report = report
 
 
 class EditsPending(Message):

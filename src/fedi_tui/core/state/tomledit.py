@@ -18,7 +18,7 @@ from typing import Any
 
 import tomlkit
 from tomlkit.container import Container
-from tomlkit.items import AoT, InlineTable, Item, Table
+from tomlkit.items import AoT, Comment, InlineTable, Item, Table, Trivia
 
 Key = tuple[str, ...]
 
@@ -30,6 +30,17 @@ class _Delete:
 
 DELETE: Any = _Delete()
 """Value of an `Edit` that removes the key."""
+
+
+class _CommentOut:
+    def __repr__(self) -> str:
+        return "COMMENT_OUT"
+
+
+COMMENT_OUT: Any = _CommentOut()
+"""Value of an `Edit` that removes a key by turning its line into a comment (`# key = …`),
+keeping the line's own comment: for a value a person may want back (a replaced ca_file).
+In a table that is not a section of its own, the key is removed like DELETE."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def apply_to_data(data: dict[str, Any], edits: Iterable[Edit]) -> dict[str, Any]
                 raise KeyError(f"{'.'.join(edit.path)}: {part} is a value, not a table")
             node[part] = nxt = dict(nxt)
             node = nxt
-        if edit.value is DELETE:
+        if edit.value is DELETE or edit.value is COMMENT_OUT:
             node.pop(edit.path[-1], None)
         else:
             node[edit.path[-1]] = copy.deepcopy(edit.value)
@@ -150,7 +161,7 @@ def _apply_to_section(text: str, edit: Edit) -> str | None:
     if any(h.path[: len(path)] == path for h in headers):
         # the edit removes or replaces whole tables: drop their sections first
         text = _drop_tables(text, headers, path)
-        if edit.value is DELETE:
+        if edit.value is DELETE or edit.value is COMMENT_OUT:
             return text
         headers = _headers(text)
     owners = [h for h in headers if len(h.path) < len(path) and path[: len(h.path)] == h.path]
@@ -159,7 +170,7 @@ def _apply_to_section(text: str, edit: Edit) -> str | None:
         end = next((h.block for h in headers if h.start > owner.start), len(text))
         end = _content_end(text, owner.start, end)
         return _edit_snippet(text, owner.start, end, owner.path, path, edit.value)
-    if edit.value is DELETE or len(path) == 1:
+    if edit.value is DELETE or edit.value is COMMENT_OUT or len(path) == 1:
         end = _content_end(text, 0, headers[0].block if headers else len(text))
         return _edit_snippet(text, 0, end, (), path, edit.value)
     if not isinstance(edit.value, dict):
@@ -255,18 +266,37 @@ def _apply_to_container(doc: Container | Table, path: Key, value: Any, implicit:
             node = node[part]
             continue
         if part not in node:
-            if value is DELETE:
+            if value is DELETE or value is COMMENT_OUT:
                 return
             node[part] = tomlkit.table(is_super_table=True)
         node = node[part]
         if isinstance(node, AoT):
             raise ValueError(f"cannot edit inside array of tables {'.'.join(path[: n + 1])}")
     last = path[-1]
-    if value is DELETE:
+    if value is COMMENT_OUT and last in node:
+        _comment_out(node, last)
+        return
+    if value is DELETE or value is COMMENT_OUT:
         if last in node:
             del node[last]
         return
     node[last] = to_item(value, inline=isinstance(node, InlineTable))
+
+
+def _comment_out(node: Any, key: str) -> None:
+    """Replace the line of `key` with `# <that line>`, its own comment included."""
+    container = node.value if isinstance(node, Table) else node
+    if isinstance(container, Container):
+        for index, (k, item) in enumerate(container.body):
+            if k is None or k.key != key or isinstance(item, (Table, AoT)) or k.is_dotted():
+                continue
+            trivia = item.trivia
+            line = f"{k.as_string()}{k.sep}{item.as_string()}{trivia.comment_ws}{trivia.comment}"
+            del node[key]  # leaves a placeholder at `index`
+            comment = Comment(Trivia(indent=trivia.indent, comment=f"# {line}", trail=trivia.trail))
+            container.body[index] = (None, comment)
+            return
+    del node[key]
 
 
 def to_item(value: Any, inline: bool = False) -> Item:

@@ -25,6 +25,7 @@ from fedi_tui.core.state.model import TomlPath, validate_data
 from fedi_tui.core.state.secretref import SecretRef
 from fedi_tui.core.state.spec import OperatorSpecBase
 from fedi_tui.core.state.tomledit import (
+    COMMENT_OUT,
     DELETE,
     Edit,
     apply_edits,
@@ -101,9 +102,32 @@ def _kind(tp: Any) -> tuple[FieldKind, tuple[str, ...]]:
     return "toml", ()
 
 
+_WORDS = {
+    "api": "API",
+    "ca": "CA",
+    "cidr": "CIDR",
+    "cpu": "CPU",
+    "dns": "DNS",
+    "email": "e-mail",
+    "id": "ID",
+    "s3": "S3",
+    "ssh": "SSH",
+    "tls": "TLS",
+    "url": "URL",
+    "vmids": "VM IDs",
+}
+_UNITS = {"gib": "(GiB)", "kb": "(KB)", "mb": "(MB)"}
+
+
 def _label(path: Key) -> str:
-    text = " ".join(path).replace("_", " ")
-    return text[:1].upper() + text[1:]
+    """A key path in words: ('ssh', 'user') → 'SSH user', 'max_upload_mb' → 'Max upload (MB)'."""
+    words = [w for part in path for w in part.split("_")]
+    if len(words) > 1 and words[-1] in _UNITS:
+        words[-1] = _UNITS[words[-1]]
+    words = [_WORDS.get(w, w) for w in words]
+    first = words[0]
+    words[0] = first if first[:1].isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
 
 
 def _plain(value: Any) -> Any:
@@ -336,13 +360,23 @@ def changed_lines(old: str, new: str) -> list[str]:
 
 
 def pin_edits(
-    section: str, name: str, *, fingerprint: str | None = None, host_key: str | None = None
+    section: str,
+    name: str,
+    data: Mapping[str, Any],
+    *,
+    fingerprint: str | None = None,
+    host_key: str | None = None,
 ) -> list[Edit]:
-    """Pin a probed TLS fingerprint (replacing ca_file) or SSH host key into an entry."""
+    """Pin a probed TLS fingerprint or SSH host key into an entry.
+
+    A fingerprint replaces the entry's ca_file (only one trust anchor is allowed):
+    the ca_file line is kept as a comment, with its own comment, so it can be restored.
+    """
     edits: list[Edit] = []
     if fingerprint:
-        edits += [Edit((section, name, "fingerprint"), fingerprint)]
-        edits += [Edit((section, name, "ca_file"), DELETE)]
+        edits.append(Edit((section, name, "fingerprint"), fingerprint))
+        if get_in(data, (section, name, "ca_file")) is not MISSING:
+            edits.append(Edit((section, name, "ca_file"), COMMENT_OUT))
     if host_key:
         edits.append(Edit((section, name, "host_key"), host_key))
     return edits

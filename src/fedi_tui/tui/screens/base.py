@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from fedi_tui.tui.widgets.filtertable import FilterTable
 from fedi_tui.tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ class AreaScreen(Screen[None]):
         return cast(FediApp, self.app)
 
     def nav_bar(self) -> NavBar:
-        return NavBar(self.AREA, self.fedi.state.path.name, self.fedi.read_only)
+        only = "Guided setup of a new operator" if self.fedi.setup_only else None
+        return NavBar(self.AREA, self.fedi.state.path.name, self.fedi.read_only, only=only)
 
     def on_mount(self) -> None:
         self.watch(self.fedi, "state", self.show_state)
@@ -45,5 +47,10 @@ class AreaScreen(Screen[None]):
         return True
 
     def action_back(self) -> None:
-        if self.AREA != "dashboard":
+        """Esc: from a field (or the preview) back to the area's list; from there, home."""
+        lists = list(self.query(FilterTable).results(FilterTable))
+        focused = self.focused
+        if lists and focused is not None and not any(t in focused.ancestors for t in lists):
+            lists[0].focus_table()
+        elif self.AREA != "dashboard":
             self.app.switch_mode("dashboard")

@@ -25,6 +25,7 @@ class DashboardScreen(AreaScreen):
     CSS_PATH = "dashboard.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "setup", "Add operator"),
+        Binding("p", "plan", "Plan"),
     ]
     EDIT_ACTIONS = frozenset({"setup"})
 
@@ -42,6 +43,9 @@ class DashboardScreen(AreaScreen):
             yield Static("Operators", classes="section-title")
             yield FilterTable(("operator", "domain", "apps", "deployed"), id="operators")
         yield Footer(compact=True)
+
+    def action_plan(self) -> None:
+        self.fedi.action_plan()
 
     def on_mount(self) -> None:
         super().on_mount()

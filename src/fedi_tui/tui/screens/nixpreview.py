@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import ClassVar
 
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TextArea
 
 from fedi_tui.core.deploy.configuration import Machine
-from fedi_tui.core.deploy.deploykey import read_deploy_keys
-from fedi_tui.core.deploy.mapping import map_resources
-from fedi_tui.core.deploy.recorded import load_recorded
-from fedi_tui.core.deploy.render import module_files, render_machine
+from fedi_tui.core.deploy.render import render_machine
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.state.file import LoadedState
-from fedi_tui.core.state.statedir import state_dir
 from fedi_tui.core.text import visible_line
+from fedi_tui.core.workspace import Workspace
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.widgets.filtertable import FilterTable
 
@@ -36,16 +34,41 @@ class Machines:
 
 
 def place_machines(loaded: LoadedState) -> Machines:
-    recorded = load_recorded(state_dir(loaded.path, loaded.spec))
-    config = map_resources(loaded.spec, recorded)
-    modules = module_files(nix_modules_dir())
-    keys = read_deploy_keys(loaded.spec, loaded.path, (m.runtime for m in config.machines))
-    return Machines(loaded, {m.name: m for m in config.machines}, modules, keys)
+    workspace = Workspace.from_loaded(loaded)
+    machines = {m.name: m for m in workspace.config.machines}
+    return Machines(loaded, machines, dict(workspace.modules), dict(workspace.deploy_keys))
 
 
-def nix_text_area() -> TextArea:
-    """A read-only TextArea that highlights Nix with tree-sitter-nix."""
-    area = TextArea(read_only=True, show_line_numbers=True, soft_wrap=False, id="nix-text")
+class NixView(TextArea):
+    """A read-only viewer: j/k and the arrows scroll it (as in `less`), g/G go to the ends."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "scroll(1)", "Scroll down", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll up", show=False),
+        Binding("space,pagedown", "page(1)", "Page down", show=False),
+        Binding("b,pageup", "page(-1)", "Page up", show=False),
+        Binding("g,home", "to_end(False)", "Top", show=False),
+        Binding("G,end", "to_end(True)", "Bottom", show=False),
+    ]
+
+    def action_scroll(self, lines: int) -> None:
+        self.scroll_relative(y=lines, animate=False)
+
+    def action_page(self, pages: int) -> None:
+        self.scroll_relative(
+            y=pages * max(1, self.scrollable_content_region.height - 1), animate=False
+        )
+
+    def action_to_end(self, bottom: bool) -> None:
+        if bottom:
+            self.scroll_end(animate=False)
+        else:
+            self.scroll_home(animate=False)
+
+
+def nix_text_area() -> NixView:
+    """The read-only viewer, highlighting Nix with tree-sitter-nix; long lines wrap."""
+    area = NixView(read_only=True, show_line_numbers=True, soft_wrap=True, id="nix-text")
     try:
         import tree_sitter_nix
         from tree_sitter import Language
@@ -98,6 +121,11 @@ class NixScreen(AreaScreen):
     def select_entry(self, key: str) -> None:
         self.query_one(FilterTable).select(key)
 
+    @on(FilterTable.Chosen)
+    def _read(self) -> None:
+        """Enter on a machine: into its configuration (Esc comes back to the list)."""
+        self.query_one(NixView).focus()
+
     @on(FilterTable.Highlighted)
     def _show(self, event: FilterTable.Highlighted) -> None:
         placed = self.placed
@@ -111,13 +139,13 @@ class NixScreen(AreaScreen):
                 placed.modules,
                 deploy_key=placed.deploy_keys[machine.runtime],
             )
-        except FediError as exc:
+        except FediError as exc:  # e.g. a configuration that would lock fedi-tui out
             self.query_one("#nix-title", Static).update(escape(visible_line(str(exc))))
-            self.query_one(TextArea).load_text("")
+            self.query_one(NixView).load_text("")
             return
         where = f"{machine.runtime}" + (f"/{machine.node}" if machine.node else "")
         apps = ", ".join(a.module.name for a in machine.apps)
         self.query_one("#nix-title", Static).update(
             f"[b]{machine.name}[/b] · {rendered.hash[:12]} · on {where}: {apps}"
         )
-        self.query_one(TextArea).load_text(rendered.files["configuration.nix"])
+        self.query_one(NixView).load_text(rendered.files["configuration.nix"])

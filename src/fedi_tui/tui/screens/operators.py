@@ -156,21 +156,26 @@ class OperatorsScreen(AreaScreen):
 
     def _status(self) -> None:
         n = len(self.edits)
+        shown = sum(self._form(name).shown_problems for name in (BASE, *self.app_fields))
         if self.fedi.read_only:
             text = "read-only: nothing can be changed here"
-        elif self.problems:
-            text = f"[b]✗ {self.problems} problem(s)[/b] — fix the marked fields to save"
+        elif shown:
+            text = f"[b]✗ {shown} problem(s)[/b] — fix the marked fields to save"
         elif n:
             text = f"[b]{n} unsaved change(s)[/b] — ctrl+s saves · ctrl+r reverts"
         else:
             text = "no unsaved changes"
         status = self.query_one("#op-status", Static)
         status.update(text)
-        status.set_class(bool(self.problems), "-problems")
+        status.set_class(bool(shown), "-problems")
 
     @on(OptionForm.Changed)
     def _changed(self) -> None:
         self._check()
+
+    @on(OptionForm.Left)
+    def _field_left(self) -> None:
+        self._status()
 
     @on(FilterTable.Highlighted, "#operator-list")
     def _highlighted(self, event: FilterTable.Highlighted) -> None:
@@ -198,6 +203,9 @@ class OperatorsScreen(AreaScreen):
 
     def action_save(self) -> None:
         if self.problems:
+            for name in (BASE, *self.app_fields):
+                self._form(name).reveal()
+            self._status()
             self.notify("Fix the fields marked ✗ first; nothing was saved.", severity="warning")
             return
         if not self.edits:

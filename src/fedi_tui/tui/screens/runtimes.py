@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,12 +14,12 @@ from textual.widgets import Footer, Static
 from fedi_tui.core.state.file import LoadedState
 from fedi_tui.core.state.spec import NixosRuntimeSpec
 from fedi_tui.core.state.tomledit import DELETE, Edit
-from fedi_tui.core.views.forms import pin_edits
 from fedi_tui.tui import messages
 from fedi_tui.tui.probing import ProbeView
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.screens.entry import KINDS, EntryModal
 from fedi_tui.tui.screens.modals import ChoiceModal, ConfirmModal
+from fedi_tui.tui.screens.probereport import describe, pin_question
 from fedi_tui.tui.widgets.filtertable import FilterTable
 
 
@@ -104,39 +103,10 @@ class RuntimesScreen(AreaScreen):
         title.update(f"Connection test — {section}.{name}")
         view = probes.get(f"{section}/{name}")
         panel.loading = bool(view and view.running)
-        if view is None or view.result is None:
+        if view is None or view.report is None:
             body.update("Not tested yet: press t to test the connection.")
             return
-        body.update(self._describe(section, name, view))
-
-    def _describe(self, section: str, name: str, view: ProbeView) -> str:
-        r = view.result
-        assert r is not None
-        if r.error:
-            return f"[b]✗ {escape(r.target)}[/b]\n{escape(r.error)}"
-        lines = [f"[b]✓ reachable[/b] {escape(r.target)} in {r.latency_ms or 0:.1f} ms"]
-        entry = (self.fedi.state.data.get(section) or {}).get(name) or {}
-        if r.tls_fingerprint:
-            lines.append(f"TLS certificate {escape(r.tls_subject or '')}")
-            lines.append(f"SHA-256 {r.tls_fingerprint}")
-            lines.append(self._pinned(entry.get("fingerprint"), r.tls_fingerprint, "ca_file"))
-        if r.ssh_host_key:
-            lines.append(f"SSH host key {escape(r.ssh_fingerprint or '')}")
-            lines.append(escape(r.ssh_host_key))
-            lines.append(self._pinned(entry.get("host_key"), r.ssh_host_key, None))
-        lines.append(
-            "Compare it with the server's console before pinning "
-            "(pvenode cert info · ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."
-        )
-        return "\n".join(lines)
-
-    def _pinned(self, pinned: str | None, seen: str, replaces: str | None) -> str:
-        if pinned == seen:
-            return "[b]pinned ✓[/b] fedi.toml has this value"
-        if pinned:
-            return "[b]✗ DIFFERS from the pinned value[/b]: check the server before pinning again"
-        also = f" (replaces {replaces})" if replaces else ""
-        return f"not pinned: press [b]p[/b] to pin it{also}"
+        body.update(describe(view.report))
 
     def action_test(self) -> None:
         if self.current is not None:
@@ -145,13 +115,20 @@ class RuntimesScreen(AreaScreen):
     def action_pin(self) -> None:
         current = self.current
         view = self.fedi.probes.get("/".join(current)) if current else None
-        if current is None or view is None or view.result is None or view.result.error:
+        report = view.report if view is not None else None
+        if report is None or report.result.error:
             self.notify("Test the connection first (t); then p pins what it showed.")
             return
-        section, name = current
-        r = view.result
-        edits = pin_edits(section, name, fingerprint=r.tls_fingerprint, host_key=r.ssh_host_key)
-        self.post_message(messages.SaveEdits(edits, f"pinned identity of {section}.{name}"))
+        question = pin_question(report)
+        if isinstance(question, str):
+            self.notify(question)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.post_message(messages.PinIdentity(report))
+
+        self.app.push_screen(question, answer)
 
     def action_edit(self) -> None:
         if self.current is None:

@@ -42,6 +42,7 @@ from fedi_tui.core.views.wizard import (
 )
 from fedi_tui.tui import messages
 from fedi_tui.tui.screens.base import AreaScreen
+from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.widgets.plansummary import PENDING, PlanSummary
 
 _TEXT = {  # draft field → (label, help)
@@ -73,6 +74,7 @@ class SetupScreen(AreaScreen):
         self.tried: set[str] = set()
         self.chosen_apps: set[str] = set()
         """Applications ticked in the list, including ones the filter hides."""
+        self._told_pending = False
 
     def compose(self) -> ComposeResult:
         yield self.nav_bar()
@@ -141,6 +143,7 @@ class SetupScreen(AreaScreen):
         self._show_steps()
         if self.fedi.read_only:
             return
+        self._tell_pending(force=True)  # a reload forgot it
         for section, key in (("runtimes", "runtime"), ("storage", "storage")):
             names = list(loaded.data.get(section) or {})
             select = self.query_one(f"#w-{key}", Select)
@@ -188,7 +191,7 @@ class SetupScreen(AreaScreen):
         if STEPS[self.step] == "apps":
             box = self.query_one("#w-apps-filter", Input)
             box.display = True
-            box.focus()
+            self.set_focus(box)  # at once: keys typed right after `/` are the filter's
 
     @on(Input.Changed, "#w-apps-filter")
     def _filter_apps(self, event: Input.Changed) -> None:
@@ -215,6 +218,7 @@ class SetupScreen(AreaScreen):
         picked = {str(value) for value in event.selection_list.selected}
         self.chosen_apps = (self.chosen_apps - shown) | picked
         self.draft = self._read()
+        self._tell_pending()
         if STEPS[self.step] in self.tried:
             self._show_problems()
 
@@ -227,8 +231,23 @@ class SetupScreen(AreaScreen):
             id_input = self.query_one("#w-operator_id", Input)
             if id_input.value in ("", slug(before.name)):
                 id_input.value = slug(self.draft.name)
+        self._tell_pending()
         if STEPS[self.step] in self.tried:
             self._show_problems()
+
+    @property
+    def has_answers(self) -> bool:
+        """Something was chosen or typed that a quit would lose."""
+        if self.fedi.read_only or not self.is_mounted:
+            return False
+        typed = any(self.query_one(f"#w-{n}", Input).value.strip() for n in _TEXT)
+        return typed or bool(self.chosen_apps)
+
+    def _tell_pending(self, *, force: bool = False) -> None:
+        pending = self.has_answers
+        if force or pending != self._told_pending:
+            self._told_pending = pending
+            self.post_message(messages.EditsPending("setup", pending))
 
     def _show_problems(self) -> dict[str, str]:
         step = STEPS[self.step]
@@ -314,10 +333,22 @@ class SetupScreen(AreaScreen):
             self._go(self.step - 1)
 
     def action_back(self) -> None:
-        if self.step > 0 and not self.fedi.read_only:
+        if self.fedi.setup_only:
+            self._ask_to_leave()
+        elif self.step > 0 and not self.fedi.read_only:
             self._go(self.step - 1)
         else:
             super().action_back()
+
+    def _ask_to_leave(self) -> None:
+        """`fedi-tui setup` has nothing to go back to: Esc leaves it, after asking."""
+        body = (
+            "Your answers are not saved and would be lost."
+            if self.has_answers
+            else "Nothing has been saved; the state file is unchanged."
+        )
+        modal = ConfirmModal("Leave the guided setup?", body, yes="Leave", no="Stay")
+        self.app.push_screen(modal, lambda leave: self.app.exit() if leave else None)
 
     def action_save(self) -> None:
         if STEPS[self.step] != "review":
@@ -352,6 +383,7 @@ class SetupScreen(AreaScreen):
         self.draft = start_draft(self.fedi.state.data)
         self._fill()
         self._go(0)
+        self._tell_pending()
 
     @on(Button.Pressed, "#next")
     def _next_pressed(self) -> None:

@@ -35,7 +35,7 @@ class FilterTable(Vertical):
 
     DEFAULT_CSS = """
     FilterTable { height: auto; }
-    FilterTable > Input { display: none; height: 1; border: none; padding: 0 1; }
+    FilterTable > Input { display: none; height: 1; padding: 0 1; background: $boost; }
     FilterTable.-filtering > Input { display: block; }
     FilterTable > VimTable { height: auto; }
     """
@@ -72,7 +72,10 @@ class FilterTable(Vertical):
         self._query = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: type to narrow, Enter to go back to the list")
+        # compact: one line, no border (a bordered Input in one line shows only its border)
+        yield Input(
+            placeholder="filter: type to narrow, Enter to go back to the list", compact=True
+        )
         table = VimTable(cursor_type="row", zebra_stripes=False)
         table.add_columns(*self._columns)
         yield table
@@ -116,8 +119,11 @@ class FilterTable(Vertical):
         self.post_message(self.Highlighted(self, self.current_key))
 
     def action_filter(self) -> None:
+        box = self.query_one(Input)
         self.add_class("-filtering")
-        self.query_one(Input).focus()
+        box.display = True
+        # focus now, not after the next refresh: keys typed right after `/` are the filter's
+        self.screen.set_focus(box)
 
     @on(Input.Changed)
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -131,12 +137,14 @@ class FilterTable(Vertical):
         self.table.focus()
 
     def on_key(self, event: Key) -> None:
-        if event.key == "escape" and self.query_one(Input).has_focus:
+        box = self.query_one(Input)
+        if event.key == "escape" and box.has_focus:
             event.stop()
             event.prevent_default()
-            self.query_one(Input).value = ""
+            box.value = ""
             self.remove_class("-filtering")
-            self.table.focus()
+            box.display = False
+            self.screen.set_focus(self.table)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

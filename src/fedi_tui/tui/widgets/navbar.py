@@ -5,13 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-AREAS: tuple[tuple[str, str, str], ...] = (
-    ("1", "dashboard", "Dashboard"),
-    ("2", "operators", "Operators"),
-    ("3", "runtimes", "Runtimes"),
-    ("4", "setup", "Setup"),
-    ("5", "nix", "Nix"),
-)
+from fedi_tui.tui.areas import AREAS
 
 
 class NavBar(Static):
@@ -26,11 +20,15 @@ class NavBar(Static):
     }
     """
 
-    def __init__(self, current: str, file_name: str, read_only: bool) -> None:
+    def __init__(
+        self, current: str, file_name: str, read_only: bool, *, only: str | None = None
+    ) -> None:
         super().__init__()
         self.current = current
         self.file_name = file_name
         self.read_only = read_only
+        self.only = only
+        """Started for one task (`fedi-tui setup`): its title instead of the areas."""
 
     def on_mount(self) -> None:
         self.update(self._line())
@@ -41,7 +39,10 @@ class NavBar(Static):
         key_style = f"bold {variables.get('accent', 'yellow')}"
         here_style = f"bold reverse {variables.get('primary', 'blue')}"
         line = Text(" fedi-tui ", style="bold")
-        for key, mode, label in AREAS:
+        if self.only is not None:
+            line.append(" ")
+            line.append(f" {self.only} ", style=here_style)
+        for key, mode, label in AREAS if self.only is None else ():
             line.append(" ")
             line.append(key, style=key_style)
             line.append(f" {label} ", style=here_style if mode == self.current else "")

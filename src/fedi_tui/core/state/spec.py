@@ -69,6 +69,9 @@ class ProviderSpec(Spec):
     """Contact e-mail; used for ACME registration."""
     state_dir: str | None = None
     """Where fedi-tui records what it did; default `.fedi/` beside the state file."""
+    sandbox: bool = False
+    """This state file describes a local sandbox (`fedi-tui sandbox up`): nothing is real,
+    and every screen and log says so."""
 
 
 class SshSpec(Spec):

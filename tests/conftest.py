@@ -41,3 +41,8 @@ def nixos_tree() -> Iterator[NixosTree]:
     tree = unpack_tree()
     yield tree
     tree.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first: those marked `slow` (long end-to-end runs) go last, in their order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)

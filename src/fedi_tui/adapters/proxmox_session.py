@@ -30,8 +30,9 @@ from fedi_tui.adapters.proxmox_errors import (
 )
 from fedi_tui.adapters.proxmox_http import Shape, in_thread, shape_problem
 from fedi_tui.adapters.proxmox_retry import LoopSemaphore, backoff, retry_kind
-from fedi_tui.adapters.proxmox_tls import ca_path, configure_session, system_cas
+from fedi_tui.adapters.proxmox_tls import ca_path, configure_session
 from fedi_tui.adapters.tcpconnect import target_of
+from fedi_tui.adapters.tls import system_cas
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 from fedi_tui.core.text import visible_line

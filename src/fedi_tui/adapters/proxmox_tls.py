@@ -14,7 +14,6 @@ sent.
 from __future__ import annotations
 
 import re
-import ssl
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from fedi_tui.adapters.proxmox_http import check_answer
+from fedi_tui.adapters.tls import PinnedAdapter, hex_pairs, system_cas
 from fedi_tui.core.errors import FediError
 
 __all__ = [
@@ -47,40 +47,6 @@ def retrying() -> Retry:
 
 POOL_SIZE = 32
 """Connections kept per API endpoint: enough for every concurrent call of one apply."""
-
-
-class PinnedAdapter(HTTPAdapter):
-    """Accepts a TLS connection only if the leaf certificate's SHA-256 equals the pin.
-
-    Whatever ``verify`` a caller passes is ignored: this adapter always pins.
-    """
-
-    def __init__(self, fingerprint: str, **kwargs: Any) -> None:
-        hexdigits = fingerprint.replace(":", "").lower()
-        if not re.fullmatch(r"[0-9a-f]{64}", hexdigits):
-            raise ValueError("a SHA-256 fingerprint is 32 hex pairs, 'AA:BB:…'")
-        self.pin = hexdigits
-        super().__init__(**kwargs)
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, True, cert)
-        pool_kwargs.pop("ca_certs", None)
-        pool_kwargs.pop("ca_cert_dir", None)
-        # The chain is not judged (nothing to judge a self-signed certificate against);
-        # the pin below decides, on every new connection, before the request is sent.
-        pool_kwargs["cert_reqs"] = "CERT_NONE"
-        pool_kwargs["assert_fingerprint"] = self.pin
-        return host_params, pool_kwargs
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        conn.cert_reqs = "CERT_NONE"
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-        conn.assert_fingerprint = self.pin
-        if cert:
-            raise ValueError("client certificates are not used with a pinned fingerprint")
 
 
 def configure_session(
@@ -120,21 +86,6 @@ def ca_path(ca_file: str, base_dir: Path | None) -> Path:
     return path
 
 
-def system_cas() -> str | bool:
-    """The operating system's CA store for requests' ``verify``; certifi's bundle if none."""
-    paths = ssl.get_default_verify_paths()
-    if paths.cafile and Path(paths.cafile).is_file():
-        return paths.cafile
-    if paths.capath and Path(paths.capath).is_dir():
-        return paths.capath
-    return True
-
-
-def _hex_pairs(hexdigits: str) -> str:
-    upper = hexdigits.upper()
-    return ":".join(upper[i : i + 2] for i in range(0, len(upper), 2))
-
-
 def describe_tls_failure(
     target: str, detail: str, *, ca_file: str | None, fingerprint: str | None
 ) -> str:
@@ -143,7 +94,7 @@ def describe_tls_failure(
     if fingerprint is not None:
         if got:
             return (
-                f"TLS: the certificate of {target} has fingerprint {_hex_pairs(got.group(1))}, "
+                f"TLS: the certificate of {target} has fingerprint {hex_pairs(got.group(1))}, "
                 f"but fedi.toml pins {fingerprint}; if the certificate was renewed, compare "
                 "the new fingerprint with `pvenode cert info` on the node, then "
                 f"{PIN_HOWTO}. Nothing was sent."

@@ -172,7 +172,8 @@ def system_cas() -> str | bool:
     return True
 
 
-def _hex_pairs(hexdigits: str) -> str:
+def hex_pairs(hexdigits: str) -> str:
+    """`aabb…` as `AA:BB:…`."""
     upper = hexdigits.upper()
     return ":".join(upper[i : i + 2] for i in range(0, len(upper), 2))
 
@@ -186,7 +187,7 @@ def describe_tls_failure(target: str, detail: str, trust: Trust, *, howto: str) 
     if trust.fingerprint is not None:
         if got:
             return (
-                f"TLS: the certificate of {target} has fingerprint {_hex_pairs(got.group(1))}, "
+                f"TLS: the certificate of {target} has fingerprint {hex_pairs(got.group(1))}, "
                 f"but fedi.toml pins {trust.fingerprint}; if the certificate was renewed, "
                 f"check the new fingerprint on the server, then {howto}. Nothing was sent."
             )

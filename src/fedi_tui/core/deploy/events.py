@@ -83,9 +83,10 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepStarted(Event):
+class StepEvent(Event):
+    """An event of one step; `target_machine` is the machine whose lane it runs in."""
+
     step: str
-    description: str
     target_machine: str | None = None
 
     @property
@@ -94,29 +95,22 @@ class StepStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepPhase(Event):
+class StepStarted(StepEvent):
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepPhase(StepEvent):
     """A long step moved on: 'preflight build', 'switching', 'checking https://…'."""
 
-    step: str
     phase: str
     state: MachineState
-    target_machine: str | None = None
-
-    @property
-    def machine(self) -> str | None:
-        return self.target_machine
 
 
 @dataclass(frozen=True, kw_only=True)
-class LogLine(Event):
-    step: str
+class LogLine(StepEvent):
     stream: LineStream
     text: str
-    target_machine: str | None = None
-
-    @property
-    def machine(self) -> str | None:
-        return self.target_machine
 
     @property
     def level(self) -> Level:
@@ -124,16 +118,10 @@ class LogLine(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepFinished(Event):
-    step: str
+class StepFinished(StepEvent):
     outcome: StepOutcome
     message: str = ""
     seconds: float = 0.0
-    target_machine: str | None = None
-
-    @property
-    def machine(self) -> str | None:
-        return self.target_machine
 
     @property
     def level(self) -> Level:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pwd
 import stat
 from pathlib import Path
 
@@ -25,8 +26,20 @@ def test_one_host_deploys_and_then_plans_nothing(tmp_path: Path, deploy_hosts: H
     assert (host.config_dir / "configuration.nix").exists()
     secret = host.secrets_dir / "mastodon" / "secret-key-base"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o400
-    assert Workspace.open(path).plan().plan.empty
+    workspace = Workspace.open(path)
+    assert workspace.plan().plan.empty
     assert any(isinstance(e, LogLine) and "parsed" in e.text for e in sink.events)
+    # what arrived is what was rendered, owned by the login user, private
+    login = pwd.getpwnam(host.ssh.user).pw_uid
+    for rel, text in workspace.rendered["host1"].files.items():
+        pushed = host.config_dir / rel
+        assert pushed.read_text() == text, rel
+        assert pushed.stat().st_uid == login and stat.S_IMODE(pushed.stat().st_mode) == 0o600
+    assert secret.stat().st_uid == login
+    stored = tmp_path / ".fedi/secrets/apps/op1-mastodon/secret-key-base"
+    assert secret.read_text() == stored.read_text()
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
 
 
 def test_app_settings_without_nixos_options_run_once_each(

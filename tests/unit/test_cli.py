@@ -56,7 +56,13 @@ def test_a_bad_option_is_a_user_error_on_every_command(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # exit 1, like every user error; 2 would read as "plan found changes" in a script
-    positional = {"get": ["provider.name"], "set": ["provider.name", '"X"']}
+    positional = {
+        "get": ["provider.name"],
+        "set": ["provider.name", '"X"'],
+        "trust": ["bare-1"],
+        "undeploy": ["--operator", "coop"],
+        "storage": ["status"],
+    }
     assert main([*command, *positional.get(" ".join(command), []), "--no-such-option"]) == 1
     err = capsys.readouterr().err
     assert "usage: fedi-tui" in err and "unrecognized arguments: --no-such-option" in err

@@ -46,9 +46,9 @@ def test_every_configuration_step_says_why_and_agrees_with_the_summary(case: Pat
     plan = planned.plan
     config_steps = [s for s in plan.steps if s.kind in ("push-config", "activate")]
     for step in config_steps:
-        assert step.detail.get("why"), step.id
-        assert f"{step.target}: {step.detail['why']}" in step.describe()
-    changed_machines = {s.target for s in config_steps if s.detail["why"] == CHANGED}
+        assert step.detail.why, step.id
+        assert f"{step.target}: {step.detail.why}" in step.describe()
+    changed_machines = {s.target for s in config_steps if s.detail.why == CHANGED}
     resized = {s.target for s in plan.steps if s.kind == "resize-vm"}
     quotas = {s.target for s in plan.steps if s.kind == "set-quota"}
     assert len(changed_machines | resized) + len(quotas) == plan.summary.change

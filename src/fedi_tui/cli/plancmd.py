@@ -134,7 +134,7 @@ def plan_document(planned: Planned) -> dict[str, Any]:
                 "target": s.target,
                 "action": s.action,
                 "depends_on": list(s.depends_on),
-                "detail": dict(s.detail),
+                "detail": s.detail.as_dict(),
             }
             for s in plan.steps
         ],

@@ -13,7 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fedi_tui.core.deploy.configuration import Bucket, Configuration, Machine
+from fedi_tui.core.deploy.configuration import Configuration, Machine
+from fedi_tui.core.deploy.details import (
+    ActivateDetail,
+    BucketDetail,
+    ClearDetail,
+    DestroyVmDetail,
+    Detail,
+    HealthDetail,
+    KeyDetail,
+    PushDetail,
+    QuotaDetail,
+    ResizeDetail,
+    SecretsDetail,
+    StopVmDetail,
+    VmDetail,
+)
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.deploy.render import RenderedMachine
 
@@ -34,7 +49,6 @@ StepKind = Literal[
     "revoke-key",
     "delete-bucket",
 ]
-Detail = Mapping[str, str | int | bool | list[str] | None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ class Step:
     target: str
     action: Action
     depends_on: tuple[str, ...] = ()
-    detail: Detail = field(default_factory=dict)
+    detail: Detail = field(default_factory=Detail)
 
     @property
     def id(self) -> str:
@@ -52,7 +66,7 @@ class Step:
     def describe(self) -> str:
         """`kind target: why (key=value, …)`; `why` says what a step is for when its
         mark alone could mislead (a `~ push-config` of a machine being created)."""
-        why = self.detail.get("why")
+        why = self.detail.why
         extra = ", ".join(
             f"{k}={_show(v)}" for k, v in self.detail.items() if k != "why" and v not in (None, "")
         )
@@ -118,15 +132,17 @@ def make_plan(
     for b in config.buckets:
         rec = recorded.buckets.get(b.name)
         if rec is None:
-            steps.append(Step("create-bucket", b.name, "create", (), _bucket_detail(b)))
+            detail = BucketDetail(b.storage, b.quota_gib, b.public)
+            steps.append(Step("create-bucket", b.name, "create", (), detail))
             created.add(f"bucket:{b.name}")
         elif rec.quota_gib != b.quota_gib:
-            detail = {"quota_gib": b.quota_gib, "was": rec.quota_gib}
-            steps.append(Step("set-quota", b.name, "change", (), detail))
+            steps.append(
+                Step("set-quota", b.name, "change", (), QuotaDetail(b.quota_gib, rec.quota_gib))
+            )
             changed.add(f"bucket:{b.name}")
         if b.key_name not in recorded.keys:
             deps = (f"create-bucket:{b.name}",) if rec is None else ()
-            steps.append(Step("create-key", b.key_name, "create", deps, {"bucket": b.name}))
+            steps.append(Step("create-key", b.key_name, "create", deps, KeyDetail(b.name)))
             created.add(f"key:{b.key_name}")
 
     for m in config.machines:
@@ -150,10 +166,6 @@ def make_plan(
     )
 
 
-def _bucket_detail(b: Bucket) -> Detail:
-    return {"storage": b.storage, "quota_gib": b.quota_gib, "public": b.public}
-
-
 def _machine_steps(
     m: Machine,
     rendered: RenderedMachine,
@@ -168,17 +180,20 @@ def _machine_steps(
     ready: tuple[str, ...] = ()
     if m.kind == "proxmox":
         if rec is None or rec.vmid is None or not rec.ready:
-            steps.append(Step("create-vm", m.name, "create", (), m.placement()))
+            detail = VmDetail(
+                m.runtime, m.node, m.vmid, m.address, m.cores, m.memory_gib, m.disk_gib
+            )
+            steps.append(Step("create-vm", m.name, "create", (), detail))
             created.add(f"machine:{m.name}")
             ready = (f"create-vm:{m.name}",)
         elif (rec.cores, rec.memory_gib) != (m.cores, m.memory_gib) or m.disk_gib > rec.disk_gib:
-            detail: Detail = {
-                "cores": m.cores,
-                "memory_gib": m.memory_gib,
-                "disk_gib": max(m.disk_gib, rec.disk_gib),
-                "was": f"{rec.cores} cores, {rec.memory_gib} GiB, {rec.disk_gib} GiB disk",
-            }
-            steps.append(Step("resize-vm", m.name, "change", (), detail))
+            resize = ResizeDetail(
+                m.cores,
+                m.memory_gib,
+                max(m.disk_gib, rec.disk_gib),
+                f"{rec.cores} cores, {rec.memory_gib} GiB, {rec.disk_gib} GiB disk",
+            )
+            steps.append(Step("resize-vm", m.name, "change", (), resize))
             changed.add(f"machine:{m.name}")
             ready = (f"resize-vm:{m.name}",)
 
@@ -194,7 +209,7 @@ def _machine_steps(
                     app.key,
                     "create",
                     (key_dep,) if key_dep else (),
-                    {"files": names},
+                    SecretsDetail(tuple(names)),
                 )
             )
             needs.append(f"generate-secrets:{app.key}")
@@ -216,9 +231,11 @@ def _machine_steps(
         diffs.append(
             _diff(m.name, rendered, rec.configuration if rec else None, rec.files if rec else {})
         )
-        detail = {"why": why, "hash": rendered.hash[:12], "address": m.address}
-        steps.append(Step("push-config", m.name, "change", tuple(needs), detail))
-        steps.append(Step("activate", m.name, "change", (f"push-config:{m.name}",), {"why": why}))
+        push = PushDetail(why, rendered.hash[:12], m.address)
+        steps.append(Step("push-config", m.name, "change", tuple(needs), push))
+        steps.append(
+            Step("activate", m.name, "change", (f"push-config:{m.name}",), ActivateDetail(why))
+        )
         steps.append(_health(m, (f"activate:{m.name}",)))
     elif ready or (rec is not None and not rec.healthy):
         steps.append(_health(m, ready))
@@ -227,7 +244,7 @@ def _machine_steps(
 
 def _health(m: Machine, deps: tuple[str, ...]) -> Step:
     urls = [a.requirements.health_url for a in m.apps]
-    return Step("health-check", m.name, "check", deps, {"urls": urls})
+    return Step("health-check", m.name, "check", deps, HealthDetail(tuple(urls)))
 
 
 def _diff(
@@ -267,19 +284,19 @@ def _removals(
         if name in wanted:
             continue
         if rec.kind == "proxmox":
-            steps.append(Step("stop-vm", name, "destroy", (), {"vmid": rec.vmid, "node": rec.node}))
+            steps.append(Step("stop-vm", name, "destroy", (), StopVmDetail(rec.vmid, rec.node)))
             steps.append(
-                Step("destroy-vm", name, "destroy", (f"stop-vm:{name}",), {"vmid": rec.vmid})
+                Step("destroy-vm", name, "destroy", (f"stop-vm:{name}",), DestroyVmDetail(rec.vmid))
             )
             gone.append(f"destroy-vm:{name}")
         else:
-            steps.append(Step("clear-config", name, "destroy", (), {"address": rec.address}))
+            steps.append(Step("clear-config", name, "destroy", (), ClearDetail(rec.address)))
             gone.append(f"clear-config:{name}")
         destroyed.add(f"machine:{name}")
     wanted_keys = {b.key_name for b in config.buckets}
     for key, krec in sorted(recorded.keys.items()):
         if key not in wanted_keys:
-            steps.append(Step("revoke-key", key, "destroy", tuple(gone), {"bucket": krec.bucket}))
+            steps.append(Step("revoke-key", key, "destroy", tuple(gone), KeyDetail(krec.bucket)))
             destroyed.add(f"key:{key}")
     if prune_data:
         wanted_buckets = {b.name for b in config.buckets}

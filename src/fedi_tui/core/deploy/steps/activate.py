@@ -66,7 +66,9 @@ async def roll_back(
     Returns the error to raise: RolledBack, or StepFailed when nothing had switched.
     """
     if before is not None:
-        after = await output_of(shell, ["readlink", deploy.system_profile], timeout=30)
+        after = await output_of(
+            shell, ["readlink", deploy.system_profile], timeout=deploy.command_timeout
+        )
         if after == before:
             return StepFailed(f"{why}; the system profile did not move: nothing was switched")
     ctx.phase("rolling back to the previous configuration", "activating")
@@ -85,7 +87,9 @@ async def switch_guarded(
     ctx: StepContext, shell: MachineShell, deploy: DeploySpec, nixpkgs: str | None
 ) -> Observed:
     """Arm the guard, switch, confirm over a new connection; roll back when it fails."""
-    before = await output_of(shell, ["readlink", deploy.system_profile], timeout=30)
+    before = await output_of(
+        shell, ["readlink", deploy.system_profile], timeout=deploy.command_timeout
+    )
     armed = deploy.guard != "off"
     if armed:
         ctx.phase("arming the lock-out guard", "activating")
@@ -98,7 +102,12 @@ async def switch_guarded(
             before=before,
             rollback=deploy.rollback,
         )
-        if await run_logged(ctx, shell, arm, timeout=60, what="arming the guard") != 0:
+        if (
+            await run_logged(
+                ctx, shell, arm, timeout=deploy.command_timeout, what="arming the guard"
+            )
+            != 0
+        ):
             raise StepFailed(
                 f"could not arm the lock-out guard on {shell.target} ({deploy.guard}); "
                 "nothing was switched — set the runtime's deploy.guard to match the "
@@ -132,7 +141,9 @@ async def switch_guarded(
         run_dir=deploy.run_dir, deployment=ctx.deployment, seconds=deploy.confirm_seconds
     )
     try:
-        await run_logged(ctx, shell, extend, timeout=30, what="the guard's deadline")
+        await run_logged(
+            ctx, shell, extend, timeout=deploy.command_timeout, what="the guard's deadline"
+        )
     except FediError as exc:
         ctx.log(f"could not shorten the guard's deadline ({exc}); it stays longer", "stderr")
     return await _await_contact(ctx, deploy, before, lost_while=None)
@@ -175,7 +186,9 @@ async def _await_contact(
             taken = await fresh.run(
                 guard.disarm(run_dir=deploy.run_dir, deployment=ctx.deployment), check=False
             )
-            now = await output_of(fresh, ["readlink", deploy.system_profile], timeout=30)
+            now = await output_of(
+                fresh, ["readlink", deploy.system_profile], timeout=deploy.command_timeout
+            )
             if taken == 0 and lost_while is None:
                 ctx.log("confirmed over a new connection; the guard is disarmed")
                 return {}

@@ -68,12 +68,24 @@ async def _check(ctx: StepContext, shell: MachineShell, argv: list[str], deadlin
         await asyncio.sleep(RETRY_INTERVAL)
 
 
-async def run_admin(ctx: StepContext, shell: MachineShell, command: AdminCommand) -> None:
+async def run_admin(
+    ctx: StepContext, shell: MachineShell, command: AdminCommand, timeout: float
+) -> None:
     """An app setting: its command, or when that fails its fallback (e.g. create if missing)."""
     sink = None if command.quiet else ctx.line_sink()
-    status = await shell.run(command.argv, on_line=sink, check=False)
+
+    async def run(argv: tuple[str, ...]) -> int:
+        try:
+            async with asyncio.timeout(timeout):
+                return await shell.run(argv, on_line=sink, check=False)
+        except TimeoutError:
+            raise StepFailed(
+                f"{command.description} did not finish within {timeout:g} s on {shell.target}"
+            ) from None
+
+    status = await run(command.argv)
     if status != 0 and command.fallback:
-        status = await shell.run(command.fallback, on_line=sink, check=False)
+        status = await run(command.fallback)
     if status != 0:
         program = " ".join((command.fallback or command.argv)[:2])
         raise StepFailed(
@@ -113,7 +125,7 @@ class HealthCheck:
             files = {n: v.get_secret_value() for n, v in ctx.secrets.app_files(app.key).items()}
             for command in app.module.admin_commands(app.options, app.requirements, files):
                 ctx.phase(command.description, "checking")
-                await run_admin(ctx, shell, command)
+                await run_admin(ctx, shell, command, deploy.command_timeout)
         return {"healthy": True}
 
     def record(

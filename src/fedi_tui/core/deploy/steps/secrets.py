@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import SecretStr
 
 from fedi_tui.core.deploy.configuration import AppInstance
+from fedi_tui.core.deploy.details import SecretsDetail
 from fedi_tui.core.deploy.events import MachineState
 from fedi_tui.core.deploy.plan import Step, StepKind
 from fedi_tui.core.deploy.recorded import RecordedState
@@ -61,7 +62,8 @@ class GenerateSecrets:
     def record(
         self, recorded: RecordedState, step: Step, desired: Target, observed: Observed
     ) -> RecordedState:
-        names = observed.get("files", step.detail.get("files") or [])
+        planned = step.detail.files if isinstance(step.detail, SecretsDetail) else ()
+        names = observed.get("files", planned)
         secrets = dict(recorded.secrets)
         secrets[step.target] = tuple(str(n) for n in names)
         return recorded.model_copy(update={"secrets": secrets})

@@ -126,8 +126,13 @@ def test_sigkill_during_cli_set_leaves_a_whole_file(tmp_path: Path) -> None:
     rng = random.Random(seed)
     for iteration in range(8):
         script = loop.format(start=iteration * 100, end=iteration * 100 + 99)
+        before = path.stat().st_mtime_ns
         child = subprocess.Popen(["sh", "-c", script], env=env, start_new_session=True)
-        time.sleep(rng.uniform(0.2, 1.2))
+        # let at least one set land first (a slow machine may need seconds to start the
+        # command), then kill at a random moment of the runs that follow
+        while path.stat().st_mtime_ns == before and child.poll() is None:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.0))
         os.killpg(child.pid, signal.SIGKILL)  # the shell and the fedi-tui it runs
         assert child.wait(10) == -signal.SIGKILL, f"the loop stopped by itself (seed {seed})"
         _check_whole(path, original, template)

@@ -26,7 +26,7 @@ from fedi_tui.core.state.trust import (
     untrusted_reason,
 )
 from tests.fixtures.sshd import FAST_USER, ensure_user
-from tests.paths import DEMO
+from tests.paths import DEMO, DEMO_DEPLOY_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +43,7 @@ def home(tmp_path: Path) -> Path:
     directory.mkdir(mode=0o700)
     shutil.copyfile(DEMO, directory / "fedi.toml")
     (directory / "fedi.toml").chmod(0o644)
+    shutil.copyfile(DEMO_DEPLOY_KEY, directory / DEMO_DEPLOY_KEY.name)
     return directory
 
 

@@ -56,6 +56,7 @@ def wait_for_line(log_dir: Path, text: str, proc: subprocess.Popen[str]) -> None
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_apply_five_hosts_then_logs_and_history(tmp_path: Path, deploy_hosts: HostFactory) -> None:
     hosts = [deploy_hosts() for _ in range(5)]
     path = write_state(tmp_path, hosts)
@@ -116,6 +117,7 @@ def test_preflight_only_switches_nothing(tmp_path: Path, deploy_hosts: HostFacto
     assert fedi(path, "apply", "--yes", "--preflight-only").returncode == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_next_apply_finishes(
     tmp_path: Path, deploy_hosts: HostFactory
 ) -> None:
@@ -140,6 +142,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_finishes(
     assert first.generation() == second.generation() == 1
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_apply_finishes_the_rest(
     tmp_path: Path, deploy_hosts: HostFactory
 ) -> None:
@@ -160,6 +163,7 @@ def test_kill_9_mid_run_then_apply_finishes_the_rest(
     assert first.generation() == second.generation() == 1
 
 
+@pytest.mark.slow
 def test_a_second_apply_refuses_while_one_runs(tmp_path: Path, deploy_hosts: HostFactory) -> None:
     host = deploy_hosts()
     host.tell("hold-dry-build")

@@ -20,6 +20,7 @@ from tests.fixtures.garage import GarageStandIn
 pytestmark = pytest.mark.real
 
 
+@pytest.mark.slow
 def test_apply_creates_buckets_and_keys_and_wires_them(
     tmp_path: Path, deploy_hosts: HostFactory, garage: GarageStandIn
 ) -> None:
@@ -83,6 +84,7 @@ def test_a_storage_failure_skips_only_what_needs_it(
     assert Workspace.open(path).plan().plan.empty
 
 
+@pytest.mark.slow
 def test_undeploy_revokes_and_keeps_the_bucket_unless_pruned(
     tmp_path: Path, deploy_hosts: HostFactory, garage: GarageStandIn
 ) -> None:

@@ -215,6 +215,7 @@ def test_apply_provisions_vms_and_deploys_onto_them(
 
 
 @pytest.mark.fakepve(time_scale=0)
+@pytest.mark.slow
 def test_a_size_change_reconfigures_and_undeploy_destroys(
     tmp_path: Path,
     pve: FakePve,

@@ -83,6 +83,7 @@ def test_a_failed_switch_is_rolled_back(tmp_path: Path, deploy_hosts: HostFactor
     assert '"open"' not in (recorded.recorded.machines["host1"].configuration or "")
 
 
+@pytest.mark.slow
 def test_health_that_never_passes_rolls_back(
     tmp_path: Path, deploy_hosts: HostFactory, health
 ) -> None:  # type: ignore[no-untyped-def]
@@ -98,6 +99,7 @@ def test_health_that_never_passes_rolls_back(
     assert "switch --rollback" in host.invocations()[-1]
 
 
+@pytest.mark.slow
 def test_activation_that_breaks_ssh_reverts_by_itself(
     tmp_path: Path, deploy_hosts: HostFactory
 ) -> None:
@@ -149,6 +151,7 @@ def test_a_host_that_is_down_fails_alone(tmp_path: Path, deploy_hosts: HostFacto
     assert "refused" in messages(sink)["push-config:host2"]
 
 
+@pytest.mark.slow
 def test_sshd_killed_mid_activation_fails_that_machine_only(
     tmp_path: Path, deploy_hosts: HostFactory
 ) -> None:
@@ -174,6 +177,7 @@ def test_sshd_killed_mid_activation_fails_that_machine_only(
     assert "lost contact" in messages(sink)["activate:host2"]
 
 
+@pytest.mark.slow
 def test_a_command_that_hangs_is_stopped_at_its_timeout(
     tmp_path: Path, deploy_hosts: HostFactory
 ) -> None:

@@ -18,6 +18,7 @@ def fingerprint(pub: Path) -> str:
     return out.split()[1]
 
 
+@pytest.mark.slow
 def test_trust_then_apply(tmp_path: Path, deploy_hosts: HostFactory) -> None:
     host, other = deploy_hosts(), deploy_hosts()
     path = write_state(tmp_path, [host])

@@ -124,6 +124,10 @@ def main() -> None:
             "(goal <= 1.3x)"
         )
         print(
+            f"  fedi-tui's own CPU for the {HOSTS}: {cpu:.2f} s; the rest of this machine's "
+            "cores ran the hosts' sshd, shells and nix-instantiate"
+        )
+        print(
             f"{HOSTS} hosts at --parallel 1: {serial:.2f} s = "
             f"{serial / wide:.1f}x --parallel {HOSTS}"
         )

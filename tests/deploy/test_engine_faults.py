@@ -286,7 +286,7 @@ def test_parallel_one_never_waits_forever_at_the_preflight_barrier(
 
 
 def test_one_machine_with_what_it_needs(tmp_path: Path, deploy_hosts: HostFactory) -> None:
-    from fedi_tui.core.deploy.engine import select_machine
+    from fedi_tui.core.deploy.lanes import select_machine
     from fedi_tui.core.deploy.steps.base import Desired
 
     hosts = [deploy_hosts(), deploy_hosts()]

@@ -158,7 +158,7 @@ def run(
     before_run: Callable[[], None] | None = None,
 ) -> int:
     from fedi_tui.cli.plancmd import print_plan
-    from fedi_tui.core.deploy.engine import select_machine
+    from fedi_tui.core.deploy.lanes import select_machine
     from fedi_tui.core.deploy.steps.base import Desired
 
     desired = Desired(planned.config, planned.rendered, workspace.spec, workspace.modules)

@@ -23,11 +23,12 @@ import asyncio
 import contextlib
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from fedi_tui.core.deploy.context import StepRun
+from fedi_tui.core.deploy.endpoints import endpoint_of
 from fedi_tui.core.deploy.events import (
     Event,
     EventSink,
@@ -40,18 +41,15 @@ from fedi_tui.core.deploy.events import (
     RunStarted,
     StepFinished,
     StepOutcome,
-    StepPhase,
     StepStarted,
 )
+from fedi_tui.core.deploy.lanes import NOT_PREFLIGHT, Lane, lanes_of, run_outcome, summary
+from fedi_tui.core.deploy.outcomes import half_created, rolled_back
 from fedi_tui.core.deploy.pipeline import Planned
 from fedi_tui.core.deploy.plan import Step
 from fedi_tui.core.deploy.ports import (
-    HypervisorError,
-    LineSink,
     MachineEndpoint,
-    MachineShell,
     Ports,
-    Stream,
 )
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.deploy.redact import Redactor
@@ -59,26 +57,6 @@ from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.deploy.steps import handler_for
 from fedi_tui.core.deploy.steps.base import Desired, PreflightOnly, RolledBack
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.state.spec import NixosRuntimeSpec
-
-NOT_PREFLIGHT = frozenset(
-    {
-        "create-vm",
-        "resize-vm",
-        "create-bucket",
-        "set-quota",
-        "create-key",
-        "health-check",
-        "clear-config",
-        "stop-vm",
-        "destroy-vm",
-        "revoke-key",
-        "delete-bucket",
-    }
-)
-"""Step kinds `--preflight-only` does not run: it pushes and builds, nothing more."""
-TAIL_LINES = 200
-"""Output lines kept in memory per machine (the rest is in the deployment's log file)."""
 
 
 @dataclass(frozen=True)
@@ -98,49 +76,6 @@ class RunResult:
     """Per machine (or storage lane): why it ended as it did."""
     recorded: RecordedState
     steps: Mapping[str, StepOutcome]
-
-
-@dataclass
-class _Lane:
-    name: str
-    machine: str | None
-    steps: list[Step]
-    shell: MachineShell | None = None
-    state: MachineState = "waiting"
-    message: str = ""
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
-    has_slot: bool = False
-
-
-def lanes_of(steps: Sequence[Step], desired: Desired, recorded: RecordedState) -> list[_Lane]:
-    lanes: dict[str, _Lane] = {}
-    for step in steps:
-        name = handler_for(step.kind).lane(step, desired, recorded)
-        lane = lanes.get(name)
-        if lane is None:
-            machine = name.removeprefix("machine:") if name.startswith("machine:") else None
-            lane = lanes[name] = _Lane(name, machine, [])
-        lane.steps.append(step)
-    return list(lanes.values())
-
-
-def select_machine(
-    steps: Sequence[Step], machine: str, desired: Desired, recorded: RecordedState
-) -> tuple[Step, ...]:
-    """The steps of one machine's lane and everything they depend on."""
-    by_id = {s.id: s for s in steps}
-    wanted = {
-        s.id
-        for s in steps
-        if handler_for(s.kind).lane(s, desired, recorded) == f"machine:{machine}"
-    }
-    todo = list(wanted)
-    while todo:
-        for dep in by_id[todo.pop()].depends_on:
-            if dep not in wanted:
-                wanted.add(dep)
-                todo.append(dep)
-    return tuple(s for s in steps if s.id in wanted)
 
 
 class Engine:
@@ -197,16 +132,16 @@ class Engine:
     def emit(self, event: Event) -> None:
         self._sink(event)
 
-    def _now(self) -> float:
+    def now(self) -> float:
         return self._clock()
 
-    def log(self, lane: _Lane, step: Step, text: str, stream: LineStream) -> None:
+    def log(self, lane: Lane, step: Step, text: str, stream: LineStream) -> None:
         clean = self.redact(text)
         lane.tail.append(clean)
         self.emit(
             LogLine(
                 deployment=self.deployment,
-                at=self._now(),
+                at=self.now(),
                 step=step.id,
                 stream=stream,
                 text=clean,
@@ -220,7 +155,7 @@ class Engine:
         self.emit(
             RunStarted(
                 deployment=self.deployment,
-                at=self._now(),
+                at=self.now(),
                 user=self.user,
                 state_file=str(self.state_file),
                 summary=str(self.planned.plan.summary),
@@ -255,41 +190,32 @@ class Engine:
                 self.emit(
                     MachineFinished(
                         deployment=self.deployment,
-                        at=self._now(),
+                        at=self.now(),
                         name=lane.machine,
                         state=lane.state,
                         message=lane.message,
                         config_hash=rec.config_hash if rec else None,
                     )
                 )
-        states = set(machines.values())
-        outcome: RunOutcome
-        if interrupted or "interrupted" in states:
-            outcome = "interrupted"
-        elif "failed" in states:
-            outcome = "failed"
-        elif "rolled-back" in states:
-            outcome = "rolled-back"
-        elif self.options.preflight_only:
-            outcome = "preflight-ok"
-        elif "skipped" in states:
-            outcome = "failed"  # only ever skipped because something it needs failed
-        else:
-            outcome = "succeeded"
+        outcome = run_outcome(
+            set(machines.values()),
+            interrupted=interrupted,
+            preflight_only=self.options.preflight_only,
+        )
         self.emit(
             RunFinished(
                 deployment=self.deployment,
-                at=self._now(),
+                at=self.now(),
                 outcome=outcome,
                 machines=machines,
-                message=_summary(machines),
+                message=summary(machines),
             )
         )
         return RunResult(
             self.deployment, outcome, machines, dict(self._messages), self.recorded, self.outcomes
         )
 
-    async def _run_lane(self, lane: _Lane) -> None:
+    async def _run_lane(self, lane: Lane) -> None:
         why_not: str | None = None
         quiet = False  # skipping after a passed preflight does not make the lane "skipped"
         try:
@@ -322,17 +248,17 @@ class Engine:
                 with contextlib.suppress(FediError, OSError):
                     await asyncio.shield(shell.close())
 
-    async def _hold_slot(self, lane: _Lane) -> None:
+    async def _hold_slot(self, lane: Lane) -> None:
         if lane.machine is not None and not lane.has_slot:
             await self._slots.acquire()
             lane.has_slot = True
 
-    def _release_slot(self, lane: _Lane) -> None:
+    def _release_slot(self, lane: Lane) -> None:
         if lane.has_slot:
             lane.has_slot = False
             self._slots.release()
 
-    async def _wait_for(self, lane: _Lane, step: Step) -> str | None:
+    async def _wait_for(self, lane: Lane, step: Step) -> str | None:
         """Wait for the step's dependencies; the reason to skip it, if one did not succeed."""
         pending = [d for d in step.depends_on if not self._done[d].is_set()]
         if pending:
@@ -346,7 +272,7 @@ class Engine:
 
     def _skip(
         self,
-        lane: _Lane,
+        lane: Lane,
         step: Step,
         why: str,
         outcome: StepOutcome = "skipped",
@@ -357,14 +283,14 @@ class Engine:
             return
         self.outcomes[step.id] = outcome
         if step.kind == "activate":
-            self._preflight_over()
+            self.preflight_over()
         if not quiet and lane.state not in ("failed", "rolled-back", "interrupted"):
             lane.state = outcome if outcome == "interrupted" else "skipped"
             lane.message = lane.message or f"skipped: {why}"
         self.emit(
             StepFinished(
                 deployment=self.deployment,
-                at=self._now(),
+                at=self.now(),
                 step=step.id,
                 outcome=outcome,
                 message=f"not run: {why}",
@@ -373,20 +299,20 @@ class Engine:
         )
         self._done[step.id].set()
 
-    def _preflight_over(self) -> None:
+    def preflight_over(self) -> None:
         self._preflights_left -= 1
         if self._preflights_left <= 0:
             self._preflights_done.set()
 
-    async def _run_step(self, lane: _Lane, step: Step) -> StepOutcome:
+    async def _run_step(self, lane: Lane, step: Step) -> StepOutcome:
         handler = handler_for(step.kind)
-        ctx = _Context(self, lane, step)
+        ctx = StepRun(self, lane, step)
         lane.state = handler.state
         started = time.monotonic()
         self.emit(
             StepStarted(
                 deployment=self.deployment,
-                at=self._now(),
+                at=self.now(),
                 step=step.id,
                 description=step.describe(),
                 target_machine=lane.machine,
@@ -421,13 +347,13 @@ class Engine:
         return outcome
 
     def _end_step(
-        self, lane: _Lane, step: Step, outcome: StepOutcome, message: str, started: float
+        self, lane: Lane, step: Step, outcome: StepOutcome, message: str, started: float
     ) -> None:
         self.outcomes[step.id] = outcome
         self.emit(
             StepFinished(
                 deployment=self.deployment,
-                at=self._now(),
+                at=self.now(),
                 step=step.id,
                 outcome=outcome,
                 message=message,
@@ -438,161 +364,38 @@ class Engine:
         self._done[step.id].set()
 
     def _restore_machine(self, machine: str | None) -> None:
-        """After a rollback the machine runs what it ran before the run: record that."""
-        if machine is None:
-            return
-        machines = dict(self.recorded.machines)
-        before = self.recorded_before.machines.get(machine)
-        current = machines.get(machine)
-        if before is not None:
-            machines[machine] = before
-        elif current is not None:  # first deployment: it runs none of our configuration
-            machines[machine] = current.model_copy(
-                update={"config_hash": None, "configuration": None, "files": {}, "healthy": False}
-            )
-        self.recorded = self.recorded.model_copy(update={"machines": machines})
-        self._recorder(self.recorded)
+        if machine is not None:
+            self.recorded = rolled_back(self.recorded, self.recorded_before, machine)
+            self._recorder(self.recorded)
 
     def _record_partial(self, step: Step, exc: FediError) -> None:
-        """A half-created VM is recorded with its VMID, so the next plan finishes it."""
-        if step.kind != "create-vm" or not isinstance(exc, HypervisorError):
-            return
-        if exc.vmid is None or not exc.vm_left:
-            return
-        observed: dict[str, object] = {"vmid": exc.vmid, "ready": False}
-        if exc.node:
-            observed["node"] = exc.node
-        self.recorded = handler_for(step.kind).record(self.recorded, step, self.desired, observed)
-        self._recorder(self.recorded)
+        recorded = half_created(self.recorded, step, self.desired, exc)
+        if recorded is not None:
+            self.recorded = recorded
+            self._recorder(recorded)
 
     # --- what steps use -----------------------------------------------------------------
 
     def endpoint(
         self, machine: str, *, address: str | None = None, host_key: str | None = None
     ) -> MachineEndpoint:
-        rec = self.recorded.machines.get(machine)
-        wanted = next((m for m in self.desired.config.machines if m.name == machine), None)
-        runtime_name = wanted.runtime if wanted is not None else rec.runtime if rec else None
-        if runtime_name is None or runtime_name not in self.desired.spec.runtimes:
-            raise FediError(f"{machine}: its runtime is not in the state file; cannot reach it")
-        runtime = self.desired.spec.runtimes[runtime_name]
-        key = Path(runtime.ssh.key).expanduser()
-        if not key.is_absolute():
-            key = self.state_file.parent / key
-        pinned: str | None
-        if isinstance(runtime, NixosRuntimeSpec):
-            host, port, pinned = runtime.host, runtime.port, runtime.host_key
-        else:
-            host = (
-                address or (rec.address if rec else None) or (wanted.address if wanted else None)
-            ) or ""
-            port, pinned = 22, host_key or (rec.host_key if rec else None)
-        if not host:
-            raise FediError(f"{machine}: no address is known for it; run plan to see why")
-        return MachineEndpoint(
-            name=machine,
-            host=host,
-            port=port,
-            user=runtime.ssh.user,
-            key_path=str(key),
-            host_key=pinned,
-            known_hosts=str(self.known_hosts),
-            connect_timeout=float(runtime.deploy.connect_timeout),
+        return endpoint_of(
+            self.desired,
+            self.recorded,
+            machine,
+            state_file=self.state_file,
+            known_hosts=self.known_hosts,
+            address=address,
+            host_key=host_key,
         )
 
-    async def preflight_barrier(self, lane: _Lane) -> None:
+    @property
+    def preflight_only(self) -> bool:
+        return self.options.preflight_only
+
+    async def preflight_barrier(self, lane: Lane) -> None:
         if self._preflights_done.is_set():
             return
         self._release_slot(lane)
         await self._preflights_done.wait()
         await self._hold_slot(lane)
-
-
-class _Context:
-    """The StepContext the engine gives a running step."""
-
-    def __init__(self, engine: Engine, lane: _Lane, step: Step) -> None:
-        self._engine = engine
-        self._lane = lane
-        self.step = step
-        self.desired = engine.desired
-        self.ports: Ports = engine.ports
-        self.secrets: SecretStore = engine.secrets
-        self.deployment = engine.deployment
-        self.state_file = engine.state_file
-        self.preflight_only = engine.options.preflight_only
-        self._preflight_settled = step.kind != "activate"
-
-    @property
-    def recorded(self) -> RecordedState:
-        return self._engine.recorded
-
-    @property
-    def recorded_before(self) -> RecordedState:
-        return self._engine.recorded_before
-
-    def log(self, text: str, stream: LineStream = "info") -> None:
-        self._engine.log(self._lane, self.step, text, stream)
-
-    def remember_secret(self, value: str) -> None:
-        self._engine.redact.add(value)
-
-    def phase(self, phase: str, state: MachineState) -> None:
-        self._lane.state = state
-        self._engine.emit(
-            StepPhase(
-                deployment=self._engine.deployment,
-                at=self._engine._now(),
-                step=self.step.id,
-                phase=self._engine.redact(phase),
-                state=state,
-                target_machine=self._lane.machine,
-            )
-        )
-
-    def line_sink(self) -> LineSink:
-        def sink(stream: Stream, line: str) -> None:
-            self._engine.log(self._lane, self.step, line, stream)
-
-        return sink
-
-    def task_sink(self) -> LineSink:
-        def sink(stream: Stream, line: str) -> None:
-            self._engine.log(self._lane, self.step, line, "task")
-
-        return sink
-
-    def _machine(self) -> str:
-        if self._lane.machine is None:
-            raise FediError(f"{self.step.id}: this step has no machine to connect to")
-        return self._lane.machine
-
-    async def shell(self) -> MachineShell:
-        if self._lane.shell is None:
-            endpoint = self._engine.endpoint(self._machine())
-            self._lane.shell = await self.ports.machines.connect(endpoint)
-        return self._lane.shell
-
-    async def fresh_shell(
-        self, *, address: str | None = None, host_key: str | None = None
-    ) -> MachineShell:
-        endpoint = self._engine.endpoint(self._machine(), address=address, host_key=host_key)
-        return await self.ports.machines.connect(endpoint)
-
-    def preflight_finished(self) -> None:
-        if not self._preflight_settled:
-            self._preflight_settled = True
-            self._engine._preflight_over()
-
-    def settle_preflight(self) -> None:
-        self.preflight_finished()
-
-    async def all_preflights_done(self) -> None:
-        await self._engine.preflight_barrier(self._lane)
-
-
-def _summary(machines: Mapping[str, MachineState]) -> str:
-    counts: dict[str, int] = {}
-    for state in machines.values():
-        counts[state] = counts.get(state, 0) + 1
-    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))

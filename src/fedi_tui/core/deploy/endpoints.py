@@ -6,11 +6,10 @@ from pathlib import Path
 
 from fedi_tui.core.deploy.ports import MachineEndpoint
 from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.render import PROXMOX_SSH_PORT
 from fedi_tui.core.deploy.steps.base import Desired
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import NixosRuntimeSpec
-
-PROXMOX_SSH_PORT = 22
 
 
 def endpoint_of(

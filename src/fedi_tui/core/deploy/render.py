@@ -19,8 +19,9 @@ from fedi_tui.core.deploy.configuration import Configuration, Machine
 from fedi_tui.core.deploy.deploykey import deploy_key_of
 from fedi_tui.core.deploy.nixexpr import Raw, expr
 from fedi_tui.core.deploy.reachable import Login, check_reachable
+from fedi_tui.core.state.machinespec import DeploySpec
 from fedi_tui.core.state.model import StateSpec
-from fedi_tui.core.state.spec import DeploySpec, ProxmoxRuntimeSpec, RuntimeSpec
+from fedi_tui.core.state.spec import ProxmoxRuntimeSpec, RuntimeSpec
 
 MODULE_DIR = "fediversity"
 DEFAULT_SECRETS_DIR: str = DeploySpec.model_fields["secrets_dir"].default

@@ -36,7 +36,7 @@ from fedi_tui.core.deploy.steps.base import (
 )
 from fedi_tui.core.deploy.steps.common import config_command, output_of, run_logged
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.state.spec import DeploySpec
+from fedi_tui.core.state.machinespec import DeploySpec
 
 RECONNECT_INTERVAL = 1.0
 """Seconds between login attempts while waiting for a machine to answer again."""

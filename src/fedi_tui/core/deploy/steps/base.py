@@ -20,8 +20,8 @@ from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.deploy.render import RenderedMachine
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.machinespec import DeploySpec
 from fedi_tui.core.state.model import StateSpec
-from fedi_tui.core.state.spec import DeploySpec
 
 Observed = Mapping[str, Any]
 """What the outside world reported while a step ran (the VMID used, a bucket id, …)."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from fedi_tui.core.deploy.ports import MachineShell
 from fedi_tui.core.deploy.steps.base import StepContext, StepFailed
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.state.spec import DeploySpec
+from fedi_tui.core.state.machinespec import DeploySpec
 
 
 def config_command(template: Sequence[str], deploy: DeploySpec, nixpkgs: str | None) -> list[str]:

@@ -27,7 +27,7 @@ from fedi_tui.core.deploy.steps.base import (
     Target,
     machine_lane,
 )
-from fedi_tui.core.state.spec import DeploySpec
+from fedi_tui.core.state.machinespec import DeploySpec
 
 RETRY_INTERVAL = 2.0
 """Seconds between two health checks of an app that does not answer yet."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fedi_tui.core.deploy.events import LogLine, StepFinished, StepStarted
+from fedi_tui.core.deploy.events import LogLine, RunFinished, StepFinished, StepStarted
 from fedi_tui.core.workspace import Workspace
 from tests.deploy.conftest import HostFactory, set_value, write_state
 from tests.deploy.engine_support import Collected, apply, make_engine
@@ -313,3 +313,25 @@ def test_a_host_without_its_hardware_configuration_is_not_switched(
     assert result.machines == {"host1": "failed"}
     assert f"has no {host.hardware_configuration}" in messages(sink)["activate:host1"]
     assert host.invocations() == []
+
+
+def test_an_unexpected_error_still_ends_in_an_outcome(
+    tmp_path: Path, deploy_hosts: HostFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a step (not the outside world) fails that machine with a clear message;
+    the run still finishes and records its end."""
+    from fedi_tui.core.deploy.steps.health import HealthCheck
+
+    async def broken(self: object, ctx: object) -> object:
+        raise ZeroDivisionError("division by zero")
+
+    good, bad = deploy_hosts(), deploy_hosts()
+    path = write_state(tmp_path, [good, bad])
+    monkeypatch.setattr(HealthCheck, "execute", broken)
+    result, sink = apply(path)
+    assert result.outcome == "failed"
+    assert set(result.machines.values()) == {"failed"}
+    assert (
+        "internal error in health-check (ZeroDivisionError" in messages(sink)["health-check:host2"]
+    )
+    assert sink.of(RunFinished)

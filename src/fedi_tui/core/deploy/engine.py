@@ -337,6 +337,11 @@ class Engine:
             outcome, message = "failed", self.redact(str(exc))
             lane.state = "failed"
             self._record_partial(step, exc)
+        except Exception as exc:  # a bug, not the outside world: still one clear outcome
+            outcome, lane.state = "failed", "failed"
+            message = self.redact(
+                f"internal error in {step.kind} ({type(exc).__name__}: {exc}); please report it"
+            )
         else:
             self.recorded = handler.record(self.recorded, step, self.desired, observed)
             self._recorder(self.recorded)

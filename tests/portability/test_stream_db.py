@@ -103,6 +103,7 @@ def test_cancelling_stops_the_remote_command(data_hosts: DataHostFactory) -> Non
     asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_dump_to_a_file_then_restore_elsewhere_gives_equal_tables(
     tmp_path: Path, data_hosts: DataHostFactory
 ) -> None:
@@ -140,6 +141,7 @@ def test_dump_to_a_file_then_restore_elsewhere_gives_equal_tables(
     assert event_from_json(final[-1].to_json()) == final[-1]  # it goes to the JSONL log
 
 
+@pytest.mark.slow
 def test_transfer_streams_machine_to_machine_and_replaces_the_target(
     data_hosts: DataHostFactory,
 ) -> None:

@@ -144,6 +144,8 @@ def test_backup_wipe_restore_gives_back_equal_data(tmp_path: Path, deployed: Dep
     assert calls[-1].startswith("systemctl start")
     kinds = [r.kind for r in load_index(d.path.parent / ".fedi").deployments]
     assert kinds[-2:] == ["backup", "restore"]
+    logged = fedi(d.path, "logs", "last")
+    assert logged.returncode == 0 and "objects op1-mastodon done: 12/12 objects" in logged.stdout
 
 
 def test_a_tampered_backup_is_refused_before_anything_is_touched(
@@ -216,3 +218,43 @@ def test_a_killed_backup_leaves_nothing_that_looks_complete(
     done = fedi(d.path, "backup", "--operator", "op1", "--to", str(target))
     assert done.returncode == 0, done.stderr
     assert not partial.exists() and (target / "manifest.json").exists()
+
+
+def test_ctrl_c_during_a_backup_exits_130_and_leaves_nothing(
+    tmp_path: Path, deployed: Deployed
+) -> None:
+    d = deployed
+    s3 = d.s3("op1-pixelfed")
+    for i in range(150):
+        s3.put_object(Bucket="op1-pixelfed", Key=f"many/{i}", Body=os.urandom(20_000))
+    target, partial = tmp_path / "bk", tmp_path / ".bk.partial"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fedi_tui",
+            "-s",
+            str(d.path),
+            "backup",
+            "--operator",
+            "op1",
+            "--to",
+            str(target),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(partial.glob("objects/op1-pixelfed/*/*")):
+        assert proc.poll() is None, "the backup ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not target.exists() and not partial.exists()
+    last = load_index(d.path.parent / ".fedi").deployments[-1]
+    assert (last.kind, last.outcome) == ("backup", "interrupted")

@@ -141,6 +141,7 @@ def test_backup_wipe_restore_gives_back_equal_data(tmp_path: Path, deployed: Dep
     assert d.secrets() == secrets
     calls = systemctl_calls(d.node.host)[calls_before:]
     assert calls[0].startswith("systemctl stop mastodon-web.service")
+    assert calls[2] == "systemd-tmpfiles --create"  # the pushed secrets get their owners
     assert calls[-1].startswith("systemctl start")
     kinds = [r.kind for r in load_index(d.path.parent / ".fedi").deployments]
     assert kinds[-2:] == ["backup", "restore"]

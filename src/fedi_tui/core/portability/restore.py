@@ -17,6 +17,7 @@ restored) and the error says to run the restore again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,11 +115,13 @@ async def restore(
                 deploy = next(i.deploy for i, _ in pairs if i.machine.name == machine)
                 async with run.step(
                     f"push-secrets:{machine}", machine, f"secrets to {deploy.secrets_dir}"
-                ):
+                ) as s:
                     shell = await shells.get(machine)
                     await shell.push_tree(
                         machine_secret_tree(store, target), deploy.secrets_dir, mode=SECRET_MODE
                     )
+                    async with asyncio.timeout(deploy.command_timeout):
+                        await shell.run(deploy.secrets_refresh, on_line=s.line_sink())
             try:
                 for inst, entry in pairs:
                     await _data(run, ws, ports, shells, store, inst, entry, source)

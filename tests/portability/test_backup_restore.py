@@ -106,6 +106,8 @@ def test_backup_wipe_restore_gives_back_equal_data(tmp_path: Path, deployed: Dep
     assert "Backup of op1 complete" in done.stdout
     assert "objects op1-mastodon done: 12/12 objects" in done.stdout
     assert "database mastodon done:" in done.stdout and "/s" in done.stdout
+    assert "secrets op1-mastodon done: 3 files" in done.stdout
+    assert "configuration host1 done:" in done.stdout
     manifest = json.loads((tmp_path / "bk/manifest.json").read_text())
     assert manifest["operator"] == "op1" and manifest["fedi_tui_version"]
     assert {i["key"] for i in manifest["instances"]} == {"op1-mastodon", "op1-pixelfed"}

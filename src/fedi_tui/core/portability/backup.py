@@ -168,6 +168,9 @@ async def _instance(
         path = root / inst.key / "secrets.json"
         write_bundle(path, bundle)
         secrets = file_entry(root, path)
+        meter = s.meter("secrets", inst.key)
+        meter.add(secrets.size, len(bundle.files) + len(bundle.keys))
+        meter.finish()
         s.log(f"{len(bundle.files)} secret files and {len(bundle.keys)} key secrets (0600)")
     return InstanceEntry(
         key=inst.key,
@@ -190,11 +193,14 @@ async def _configuration(
             f"configuration:{machine}", machine, f"rendered configuration of {machine}"
         ) as s:
             rendered = ws.rendered[machine]
+            meter = s.meter("configuration", machine)
             for rel, text in sorted(rendered.files.items()):
                 path = root / "configuration" / machine / rel
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 path.write_text(text, encoding="utf-8")
                 path.chmod(0o600)
                 entries.append(file_entry(root, path))
+                meter.add(entries[-1].size, 1)
+            meter.finish()
             s.log(f"{len(rendered.files)} files (configuration {rendered.hash[:12]})")
     return entries

@@ -109,6 +109,9 @@ async def restore(
                         bundle = read_bundle(source / entry.secrets.path)
                         run.remember_secret(*bundle.values())
                         restore_bundle(store, inst, bundle)
+                        meter = s.meter("secrets", inst.key)
+                        meter.add(entry.secrets.size, len(bundle.files) + len(bundle.keys))
+                        meter.finish()
                         s.log(f"{len(bundle.files)} secret files, {len(bundle.keys)} key secrets")
             for machine in machines:
                 target = next(i.machine for i, _ in pairs if i.machine.name == machine)

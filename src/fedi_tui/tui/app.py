@@ -104,6 +104,10 @@ class FediApp(App[str | None]):
         self.load_error: FediError | None = None
         """Why the state file could not be opened; the TUI then exits with code 1."""
         self.read_only = read_only
+        if read_only:
+            from fedi_tui.core.readonly import enter_read_only
+
+            enter_read_only()  # the core refuses every write too, whatever the UI offers
         self.start_mode = mode
         self.setup_only = setup_only
         """Started as `fedi-tui setup`: exit once the wizard saved."""

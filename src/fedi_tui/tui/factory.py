@@ -28,7 +28,11 @@ def build_app(
     None leaves them out). With `preload` the file is read now (FediError if it is
     unusable); without it the app draws its first frame at once and reads the file
     behind it — what the `fedi-tui` command does, so a large state never delays the screen.
+    `read_only` (or `read_only = true` in the user settings) leaves out every action that
+    changes anything, and switches the core's own refusal of writes on for this process.
     """
+    from fedi_tui.tui.settings import setting_read_only
+
     loaded = None
     if preload:
         from fedi_tui.core.state.file import load_state
@@ -37,7 +41,7 @@ def build_app(
     return FediApp(
         loaded,
         path=state,
-        read_only=read_only,
+        read_only=read_only or setting_read_only(),
         mode=mode,
         theme=theme,
         remember=remember_theme,

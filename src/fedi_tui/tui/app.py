@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
 from fedi_tui.tui import messages
-from fedi_tui.tui.areas import AREA_TITLES, AREAS, screen_class
+from fedi_tui.tui.areas import AREA_TITLES, AREAS, READ_WRITE_AREAS, screen_class
 from fedi_tui.tui.commands import FediCommands, TextualCommands
 from fedi_tui.tui.crashlog import save_crash_log
 from fedi_tui.tui.screens.help import HelpScreen, everywhere, key_rows
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from fedi_tui.core.deploy.recorded import RecordedState
     from fedi_tui.core.probes import Prober
     from fedi_tui.core.state.file import LoadedState
+    from fedi_tui.core.workspace import Workspace
     from fedi_tui.tui.probing import ProbeView
 
 
@@ -113,6 +114,7 @@ class FediApp(App[str | None]):
         """Started as `fedi-tui setup`: exit once the wizard saved."""
         self.unsaved: dict[str, bool] = {}
         self._remember = remember
+        self._workspace: Workspace | None = None
         self._jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, Callable[[], None]]] = {}
         for t in themes if themes is not None else load_themes():
             self.register_theme(t)
@@ -151,8 +153,6 @@ class FediApp(App[str | None]):
 
     def watch_state(self, loaded: LoadedState) -> None:
         """Work out the plan summary of the state just loaded or saved."""
-        from fedi_tui.core.views.planline import plan_line
-
         self._drop_stale_probes(loaded)
         self.plan_text = PENDING
 
@@ -160,11 +160,36 @@ class FediApp(App[str | None]):
             if self.state is loaded:  # a newer state has its own job
                 self.plan_text = line
 
-        work = partial(plan_line, loaded.data, loaded.path)
+        def work() -> str:
+            from fedi_tui.core.views.planline import summary_line
+
+            try:
+                workspace = self.workspace(loaded)
+            except FediError as exc:
+                return f"plan: unavailable — {exc}"
+            return summary_line(workspace)
+
         # after the screen has drawn the new state: the plan is the slow part
         self.call_after_refresh(
             self.start_job, work, name="work out the plan", group="plan", done=show
         )
+
+    def workspace(self, loaded: LoadedState | None = None) -> Workspace:
+        """The Workspace of this state (default: the one shown) and the recorded state, made
+        once per change: the plan line, the plan view and Apply share its mapping and
+        rendering. FediError when the recorded state cannot be read. Safe in a thread."""
+        from fedi_tui.core.workspace import Workspace
+
+        loaded = loaded if loaded is not None else self.state
+        recorded = self.recorded
+        cached = self._workspace
+        if cached is not None and cached.loaded is loaded and cached.recorded is recorded:
+            return cached
+        made = (
+            Workspace(loaded, recorded) if recorded is not None else Workspace.from_loaded(loaded)
+        )
+        self._workspace = made
+        return made
 
     @staticmethod
     def _read_recorded(loaded: LoadedState) -> RecordedState | FediError:
@@ -341,8 +366,14 @@ class FediApp(App[str | None]):
             event.prevent_default()
             focused.post_message(events.Key(event.key, event.character))
 
+    def areas(self) -> tuple[tuple[str, str, str], ...]:
+        """(key, mode, title) of the areas this session offers: read-only has no setup."""
+        return tuple(a for a in AREAS if not (self.read_only and a[1] in READ_WRITE_AREAS))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "area":
+            if self.read_only and parameters and parameters[0] in READ_WRITE_AREAS:
+                return False  # absent: the whole area is for changing the state file
             # `fedi-tui setup` is the wizard alone; and no area switches under a dialog
             return not self.setup_only and not isinstance(self.screen, ModalScreen)
         if action == "plan":
@@ -364,7 +395,14 @@ class FediApp(App[str | None]):
             return
         view = PlanScreen()
         self.push_screen(view)
-        work = partial(plan_text, self.state)
+        loaded = self.state
+
+        def work() -> str:
+            try:
+                return plan_text(self.workspace(loaded))
+            except FediError as exc:
+                return f"No plan: {exc}"
+
         self.start_job(work, name="work out the plan", group="plan-view", done=view.show)
 
     async def action_area(self, mode: str) -> None:

@@ -20,6 +20,7 @@ from fedi_tui import __version__
 from fedi_tui.cli import (
     appcmds,
     applycmd,
+    backupcmd,
     logscmd,
     plancmd,
     rendercmd,
@@ -39,6 +40,7 @@ MODULES = (
     rendercmd,
     plancmd,
     applycmd,
+    backupcmd,
     logscmd,
     trustcmd,
     storagecmd,

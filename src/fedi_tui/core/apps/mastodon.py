@@ -11,6 +11,7 @@ from fedi_tui.core.apps.base import (
     AppModule,
     AppOptions,
     BucketNeed,
+    DataNeed,
     Requirements,
     SecretNeed,
     SizePreset,
@@ -69,6 +70,15 @@ MASTODON = AppModule(
     options=MastodonOptions,
     secrets=(SecretNeed("secret-key-base", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
+    data=DataNeed(
+        database="mastodon",
+        stop_units=(
+            "mastodon-web.service",
+            "mastodon-streaming-*.service",
+            "mastodon-sidekiq-*.service",
+        ),
+        start_units=("mastodon.target",),
+    ),
     health_path="/health",
     admin=admin_commands,
     sizes={

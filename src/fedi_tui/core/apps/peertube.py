@@ -6,7 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fedi_tui.core.apps.base import AppModule, AppOptions, BucketNeed, SecretNeed, SizePreset
+from fedi_tui.core.apps.base import (
+    AppModule,
+    AppOptions,
+    BucketNeed,
+    DataNeed,
+    SecretNeed,
+    SizePreset,
+)
 
 Resolution = Literal["144p", "240p", "360p", "480p", "720p", "1080p", "1440p", "2160p"]
 DEFAULT_RESOLUTIONS: tuple[Resolution, ...] = ("480p", "720p", "1080p")
@@ -41,6 +48,7 @@ PEERTUBE = AppModule(
     options=PeertubeOptions,
     secrets=(SecretNeed("secrets", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
+    data=DataNeed(database="peertube_local", stop_units=("peertube.service",)),
     health_path="/api/v1/ping",
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

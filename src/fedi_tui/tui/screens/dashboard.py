@@ -60,6 +60,7 @@ class DashboardScreen(AreaScreen):
         super().on_mount()
         self.watch(self.app, "theme", lambda _t: self.show_state(self.fedi.state), init=False)
         self.watch(self.app, "recorded", lambda _r: self.show_state(self.fedi.state), init=False)
+        self.watch(self.app, "history", lambda _h: self.show_state(self.fedi.state), init=False)
         self.query_one("#operators", FilterTable).focus_table()
         self.watch(self.app, "state", lambda _s: self._ask_storage(), init=False)
         self._ask_storage()  # a job: the first frame does not wait for it
@@ -78,7 +79,7 @@ class DashboardScreen(AreaScreen):
         self.query_one("#provider", Static).update(
             f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
         )
-        view = overview(spec, self.fedi.recorded)
+        view = overview(spec, self.fedi.recorded, self.fedi.history)
         rows: list[tuple[str, tuple[Cell, ...]]] = []
         for r in view.runtimes:
             kind = r.kind if r.kind == "nixos" else f"pve×{r.nodes}"

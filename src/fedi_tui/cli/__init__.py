@@ -23,6 +23,7 @@ from fedi_tui.cli import (
     logscmd,
     plancmd,
     rendercmd,
+    sandboxcmd,
     setupcmd,
     statecmds,
     storagecmd,
@@ -43,6 +44,7 @@ MODULES = (
     trustcmd,
     storagecmd,
     setupcmd,
+    sandboxcmd,
 )
 
 

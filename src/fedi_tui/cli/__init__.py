@@ -24,6 +24,7 @@ from fedi_tui.cli import (
     logscmd,
     plancmd,
     rendercmd,
+    sandboxcmd,
     setupcmd,
     statecmds,
     storagecmd,
@@ -45,6 +46,7 @@ MODULES = (
     trustcmd,
     storagecmd,
     setupcmd,
+    sandboxcmd,
 )
 
 

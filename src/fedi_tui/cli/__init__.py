@@ -21,6 +21,7 @@ from fedi_tui.cli import (
     appcmds,
     applycmd,
     logscmd,
+    migratecmd,
     plancmd,
     rendercmd,
     setupcmd,
@@ -43,6 +44,7 @@ MODULES = (
     trustcmd,
     storagecmd,
     setupcmd,
+    migratecmd,
 )
 
 

@@ -157,8 +157,19 @@ AdminCommands = Callable[
 """(options, requirements, the instance's secret files by name) → its post-deploy settings."""
 
 
+HostChange = Callable[["AppOptions", "Requirements", str], tuple[AdminCommand, ...]]
+"""(options, requirements on the new domain, the old domain) → the app's documented
+host-change procedure, run on its machine after a migration that changes the domain."""
+
+
 def _no_admin_commands(
     options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
+    return ()
+
+
+def _no_host_change(
+    options: AppOptions, req: Requirements, old_domain: str
 ) -> tuple[AdminCommand, ...]:
     return ()
 
@@ -182,6 +193,13 @@ class AppModule:
     health_path: str = "/"
     admin: AdminCommands = _no_admin_commands
     """The post-deploy settings (see `AdminCommand`) for an instance's options."""
+    services: tuple[str, ...] = ()
+    """Its systemd units: a migration stops them on the source (freeze) and starts them on
+    the target."""
+    database: str | None = None
+    """Its PostgreSQL database, which a migration dumps and restores."""
+    host_change: HostChange = _no_host_change
+    """Its documented procedure for a new domain (see `HostChange`)."""
 
     def admin_commands(
         self, options: AppOptions, req: Requirements, secrets: Mapping[str, str]

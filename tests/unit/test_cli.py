@@ -61,6 +61,7 @@ def test_a_bad_option_is_a_user_error_on_every_command(
         "set": ["provider.name", '"X"'],
         "trust": ["bare-1"],
         "undeploy": ["--operator", "coop"],
+        "migrate": ["--operator", "coop"],
         "storage": ["status"],
     }
     assert main([*command, *positional.get(" ".join(command), []), "--no-such-option"]) == 1

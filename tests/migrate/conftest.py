@@ -2,10 +2,11 @@
 
 Provider "a" (the source) and "b" (the target) each have a NixOS deploy host
 (real sshd, fake nixos-rebuild, 127.0.0.20 and .21) and a Garage stand-in over
-its own moto S3 process. Each host gets a `systemctl` stand-in that keeps unit
-states in `$FAKE_NIXOS_STATE/units/` (so a test sees what was stopped and
-started) and stand-ins for the apps' host-change commands. A dnsmasq on
-127.0.0.60 answers the operator's names.
+its own moto S3 process. Each host has a real PostgreSQL cluster on its address
+(`tests.fixtures.postgres`, reached through `deploy.database_command`), the
+`systemctl` stand-in that keeps unit states in `$FAKE_NIXOS_STATE/units/` (so a
+test sees what was stopped and started) and stand-ins for the apps' host-change
+commands. A dnsmasq on 127.0.0.60 answers the operator's names.
 """
 
 from __future__ import annotations
@@ -25,28 +26,13 @@ from tests.deploy.conftest import health
 from tests.fixtures.deployhosts import DeployHost, HealthServer, running_deploy_host
 from tests.fixtures.dnsmasq import DnsServer, running_dnsmasq
 from tests.fixtures.garage import GarageStandIn, garage, garage_b, garage_factory
+from tests.fixtures.postgres import PgCluster, running_postgres, with_services
 from tests.fixtures.s3 import moto_factory
 from tests.fixtures.sshd import FAST_USER
 
 __all__ = ["garage", "garage_b", "garage_factory", "health", "moto_factory"]
 
 ADMIN = {"username": "admin", "email": "admin@coop.test"}
-SYSTEMCTL = r"""#!/bin/sh
-# systemctl stand-in: start/stop/is-active on unit state files in $FAKE_NIXOS_STATE/units
-units=${FAKE_NIXOS_STATE:?}/units
-mkdir -p "$units"
-echo "systemctl $*" >> "$FAKE_NIXOS_STATE/systemctl-calls"
-verb=$1; shift
-for unit; do
-  case $verb in
-    start|restart) echo active > "$units/$unit" ;;
-    stop) echo inactive > "$units/$unit" ;;
-    is-active) [ "$(cat "$units/$unit" 2>/dev/null)" = active ] || exit 3 ;;
-    *) echo "systemctl stand-in: unsupported: $verb" >&2; exit 1 ;;
-  esac
-done
-"""
-
 HOST_CHANGE = r"""#!/bin/sh
 # the host-change commands of the apps (tootctl cache/search, artisan caches, update-host):
 # recorded in $FAKE_NIXOS_STATE/host-change, everything else goes to the real stand-in
@@ -61,9 +47,8 @@ exec "$0.stand-in" "$@"
 
 def equip(host: DeployHost) -> None:
     """Add the systemctl and host-change stand-ins to a deploy host's PATH."""
+    with_services(host)
     bin_dir = host.root / "bin"
-    (bin_dir / "systemctl").write_text(SYSTEMCTL)
-    (bin_dir / "systemctl").chmod(0o755)
     for name in ("mastodon-tootctl", "pixelfed-manage"):
         (bin_dir / name).rename(bin_dir / f"{name}.stand-in")
         (bin_dir / name).write_text(HOST_CHANGE)
@@ -76,6 +61,7 @@ def equip(host: DeployHost) -> None:
 
 
 def units(host: DeployHost) -> dict[str, str]:
+    """Unit → active/inactive, as the systemctl stand-in keeps them ('*' shows as '%')."""
     directory = host.state / "units"
     if not directory.is_dir():
         return {}
@@ -95,6 +81,8 @@ class Providers:
     garage_b: GarageStandIn
     dns: DnsServer
     path: Path
+    pg_a: PgCluster
+    pg_b: PgCluster
 
     @property
     def resolver(self) -> str:
@@ -107,6 +95,8 @@ def write_two_providers(
     b: DeployHost,
     garage_a: GarageStandIn,
     garage_b: GarageStandIn,
+    pg_a: PgCluster,
+    pg_b: PgCluster,
     *,
     apps: tuple[str, ...] = ("mastodon",),
 ) -> Path:
@@ -117,7 +107,10 @@ def write_two_providers(
             "domain": "hosting.test",
             "contact": "noc@hosting.test",
         },
-        "runtimes": {"host-a": a.runtime(), "host-b": b.runtime()},
+        "runtimes": {
+            "host-a": a.runtime(database_command=pg_a.database_command()),
+            "host-b": b.runtime(database_command=pg_b.database_command()),
+        },
         "storage": {
             "garage-a": garage_a.storage_entry()
             | {"public_url": "https://{bucket}.web-a.127-0-0-1.test"},
@@ -165,7 +158,9 @@ def providers(
         )
         equip(a)
         equip(b)
+        pg_a = stack.enter_context(running_postgres(a.ssh.address))
+        pg_b = stack.enter_context(running_postgres(b.ssh.address))
         dns = stack.enter_context(running_dnsmasq(base / "dns", address="127.0.0.60"))
-        path = write_two_providers(tmp_path, a, b, garage, garage_b)
-        yield Providers(a, b, garage, garage_b, dns, path)
+        path = write_two_providers(tmp_path, a, b, garage, garage_b, pg_a, pg_b)
+        yield Providers(a, b, garage, garage_b, dns, path, pg_a, pg_b)
         health.sick.clear()

@@ -8,11 +8,12 @@ import pytest
 
 from fedi_tui.core.workspace import Workspace
 from tests.deploy.test_apply_cli import fedi
+from tests.fixtures.postgres import systemctl_calls
 from tests.migrate.conftest import Providers, units
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
-MASTODON_UNITS = {"mastodon-web", "mastodon-sidekiq-all", "mastodon-streaming.target"}
+STOPPED = {"mastodon-web.service", "mastodon-streaming-%.service", "mastodon-sidekiq-%.service"}
 
 
 def migrate(p: Providers, *args: str) -> tuple[int, str]:
@@ -46,14 +47,15 @@ def test_abort_before_dns_returns_the_source_to_service(providers: Providers) ->
     assert record["phases"]["provision"]["state"] == "done"
     assert record["phases"]["freeze"]["state"] == "done"
     # the source is frozen, the target deployed with its services kept stopped
-    assert {u: units(p.a)[u] for u in MASTODON_UNITS} == dict.fromkeys(MASTODON_UNITS, "inactive")
-    assert {u: units(p.b)[u] for u in MASTODON_UNITS} == dict.fromkeys(MASTODON_UNITS, "inactive")
+    assert units(p.a) == dict.fromkeys(STOPPED, "inactive")
+    assert units(p.b) == dict.fromkeys(STOPPED, "inactive")
     assert p.b.generation() == 1 and p.garage_b.bucket("coop-mastodon") is not None
     assert p.path.read_text() == before  # fedi.toml untouched while migrating
 
     code, out = migrate(p, "--abort", "--yes")
     assert code == 0, out
-    assert units(p.a) == dict.fromkeys(MASTODON_UNITS, "active")
+    assert units(p.a)["mastodon.target"] == "active"
+    assert systemctl_calls(p.a)[-1] == "systemctl start mastodon.target"
     assert "health-check:host-a done" in out
     # the target is gone: its configuration cleared, its bucket and key removed
     assert not p.b.config_dir.exists()

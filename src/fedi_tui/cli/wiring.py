@@ -90,8 +90,7 @@ def build_ports(workspace: Workspace) -> Ports:
 
 
 def build_migration_ports() -> MigrationPorts:
-    """The data movers and the DNS client of a migration."""
+    """The DNS client of a migration (its data moves through the deploy ports)."""
     from fedi_tui.adapters.dns import DnsResolver
-    from fedi_tui.adapters.migrationdata import data_mover
 
-    return MigrationPorts(data=data_mover(), resolver=DnsResolver)
+    return MigrationPorts(resolver=DnsResolver)

@@ -17,6 +17,9 @@ AREAS: tuple[tuple[str, str, str], ...] = (
 )
 """(key, mode, title) of each area, in nav-bar order."""
 
+READ_WRITE_AREAS = frozenset({"setup"})
+"""Areas that exist only to change the state file: absent in read-only mode."""
+
 AREA_TITLES = {mode: label for _, mode, label in AREAS}
 
 SCREENS: dict[str, tuple[str, str]] = {

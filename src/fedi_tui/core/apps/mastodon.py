@@ -11,6 +11,7 @@ from fedi_tui.core.apps.base import (
     AppModule,
     AppOptions,
     BucketNeed,
+    DataNeed,
     Requirements,
     SecretNeed,
     SizePreset,
@@ -80,10 +81,17 @@ MASTODON = AppModule(
     options=MastodonOptions,
     secrets=(SecretNeed("secret-key-base", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
+    data=DataNeed(
+        database="mastodon",
+        stop_units=(
+            "mastodon-web.service",
+            "mastodon-streaming-*.service",
+            "mastodon-sidekiq-*.service",
+        ),
+        start_units=("mastodon.target",),
+    ),
     health_path="/health",
     admin=admin_commands,
-    services=("mastodon-web", "mastodon-sidekiq-all", "mastodon-streaming.target"),
-    database="mastodon",
     host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=20, s3_quota_gib=50),

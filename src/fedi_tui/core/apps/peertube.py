@@ -11,6 +11,7 @@ from fedi_tui.core.apps.base import (
     AppModule,
     AppOptions,
     BucketNeed,
+    DataNeed,
     Requirements,
     SecretNeed,
     SizePreset,
@@ -61,9 +62,8 @@ PEERTUBE = AppModule(
     options=PeertubeOptions,
     secrets=(SecretNeed("secrets", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
+    data=DataNeed(database="peertube_local", stop_units=("peertube.service",)),
     health_path="/api/v1/ping",
-    services=("peertube",),
-    database="peertube",
     host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

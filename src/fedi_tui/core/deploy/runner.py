@@ -29,6 +29,7 @@ from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.deploy.steps.base import Desired
 from fedi_tui.core.errors import FediError, LockHeld
+from fedi_tui.core.readonly import refuse_writes
 from fedi_tui.core.state.lock import state_lock
 from fedi_tui.core.workspace import Workspace
 
@@ -95,6 +96,7 @@ class DeploymentRun:
         return self.history.path
 
     def __enter__(self) -> DeploymentRun:
+        refuse_writes(f"run a deployment ({self.kind})")
         state_dir = self.workspace.state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if self._log is None:

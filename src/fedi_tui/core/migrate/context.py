@@ -18,7 +18,7 @@ from fedi_tui.core.deploy.engine import ApplyOptions, RunResult
 from fedi_tui.core.deploy.events import Event, LogLine, RunFinished, RunStarted
 from fedi_tui.core.deploy.pipeline import Planned
 from fedi_tui.core.deploy.plan import Step
-from fedi_tui.core.deploy.ports import MachineShell, Ports
+from fedi_tui.core.deploy.ports import LineSink, MachineShell, Ports, Stream
 from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
 from fedi_tui.core.deploy.redact import Redactor
 from fedi_tui.core.deploy.runner import DeploymentRun
@@ -123,6 +123,14 @@ class MigrationContext:
             self.log(f"deployment steps {event.outcome}{why}")
         else:
             self.emit(event)
+
+    def line_sink(self, machine: str) -> LineSink:
+        """A remote command's output lines as log lines of the phase (redacted, visible)."""
+
+        def sink(stream: Stream, line: str) -> None:
+            self.log(f"| {line}", machine=machine)
+
+        return sink
 
     # --- machines and the engine -----------------------------------------------------
 

@@ -15,16 +15,30 @@ from fedi_tui.core.deploy.configuration import Machine
 from fedi_tui.core.deploy.secretstore import SecretStore, secret_fragments
 from fedi_tui.core.migrate.context import MigrationContext, PhaseFailed
 from fedi_tui.core.migrate.plan import migration_plan
-from fedi_tui.core.migrate.ports import BucketAccess
+from fedi_tui.core.portability.database import Database, transfer
+from fedi_tui.core.portability.objects import VerifiedRecord, copy_objects
+from fedi_tui.core.portability.ports import BucketObjects
+from fedi_tui.core.portability.progress import Meter
 from fedi_tui.core.workspace import Workspace
 
 STORAGE_STEPS = ("create-bucket", "set-quota", "create-key")
 AWS = ("AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=")
 
 
-def units(machine: Machine, operator: str) -> tuple[str, ...]:
-    """The systemd units of the operator's apps on a machine."""
-    return tuple(u for a in machine.apps if a.operator == operator for u in a.module.services)
+def services(
+    workspace: Workspace, machine: Machine, operator: str, verb: str
+) -> list[tuple[str, ...]]:
+    """The command that stops (or starts) the operator's app units on a machine, if any."""
+    wanted = tuple(
+        u
+        for a in machine.apps
+        if a.operator == operator
+        for u in (a.module.data.stop_units if verb == "stop" else a.module.data.units_to_start)
+    )
+    if not wanted:
+        return []
+    command = workspace.spec.runtimes[machine.runtime].deploy.services_command
+    return [(*command, verb, *wanted)]
 
 
 def own_machines(workspace: Workspace, operator: str) -> tuple[Machine, ...]:
@@ -98,12 +112,8 @@ async def provision(ctx: MigrationContext) -> None:
     await ctx.deploy(target, planned, rest, slot=True)
     target = ctx.target()
     for machine in own_machines(target, ctx.operator):
-        wanted = units(machine, ctx.operator)
-        if wanted:
-            ctx.log(
-                f"keeping {', '.join(wanted)} stopped until the data is in", machine=machine.name
-            )
-            await ctx.run_on(target, machine.name, [("systemctl", "stop", *wanted)])
+        ctx.log("keeping the apps stopped until the data is in", machine=machine.name)
+        await ctx.run_on(target, machine.name, services(target, machine, ctx.operator, "stop"))
 
 
 # --- 2. freeze ------------------------------------------------------------------------
@@ -111,18 +121,18 @@ async def provision(ctx: MigrationContext) -> None:
 
 async def freeze(ctx: MigrationContext) -> None:
     for machine in own_machines(ctx.source, ctx.operator):
-        wanted = units(machine, ctx.operator)
-        if wanted:
-            await ctx.run_on(ctx.source, machine.name, [("systemctl", "stop", *wanted)])
-            ctx.step_done(f"stop:{machine.name}")
-            ctx.check_pause()
+        await ctx.run_on(
+            ctx.source, machine.name, services(ctx.source, machine, ctx.operator, "stop")
+        )
+        ctx.step_done(f"stop:{machine.name}")
+        ctx.check_pause()
 
 
 async def unfreeze(ctx: MigrationContext) -> None:
     for machine in own_machines(ctx.source, ctx.operator):
-        wanted = units(machine, ctx.operator)
-        if wanted:
-            await ctx.run_on(ctx.source, machine.name, [("systemctl", "start", *wanted)])
+        await ctx.run_on(
+            ctx.source, machine.name, services(ctx.source, machine, ctx.operator, "start")
+        )
 
 
 # --- 3. databases, 4. objects -----------------------------------------------------------
@@ -134,23 +144,51 @@ async def databases(ctx: MigrationContext) -> None:
     for copy in plan.copies:
         if copy.database is None or ctx.is_done(f"db:{copy.instance}"):
             continue
+        meter = Meter(
+            ctx.emit,
+            deployment=ctx.deployment,
+            step=f"phase:{ctx.phase}",
+            part="database",
+            what=copy.database,
+            machine=copy.target_machine,
+        )
         source = await ctx.shell(ctx.source, copy.source_machine)
         try:
             destination = await ctx.shell(target, copy.target_machine)
             try:
-                summary = await ctx.more.data.copy_database(
-                    source, destination, copy.database, lambda line: ctx.log(line)
+                moved = await transfer(
+                    Database(
+                        source, copy.database, database_command(ctx.source, copy.source_machine)
+                    ),
+                    Database(
+                        destination, copy.database, database_command(target, copy.target_machine)
+                    ),
+                    meter,
+                    on_source_line=ctx.line_sink(copy.source_machine),
+                    on_target_line=ctx.line_sink(copy.target_machine),
                 )
             finally:
                 await destination.close()
         finally:
             await source.close()
-        ctx.log(f"{copy.instance}: database {copy.database}: {summary}")
+        meter.finish()
+        ctx.log(
+            f"{copy.instance}: database {copy.database}: {moved.size:,} bytes dumped and "
+            f"restored (sha256 {moved.sha256[:16]}…)"
+        )
         ctx.step_done(f"db:{copy.instance}")
         ctx.check_pause()
 
 
-def access(workspace: Workspace, store: SecretStore, instance: str, bucket: str) -> BucketAccess:
+def database_command(workspace: Workspace, machine: str) -> list[str]:
+    return list(
+        workspace.spec.runtimes[workspace.config.machine(machine).runtime].deploy.database_command
+    )
+
+
+def bucket_of(
+    ctx: MigrationContext, workspace: Workspace, store: SecretStore, instance: str, bucket: str
+) -> BucketObjects:
     key = workspace.recorded.keys.get(instance)
     secret = store.key_secret(instance)
     record = workspace.recorded.buckets.get(bucket)
@@ -159,7 +197,7 @@ def access(workspace: Workspace, store: SecretStore, instance: str, bucket: str)
             f"{instance}: bucket {bucket} or its key is not recorded with a secret in "
             f"{store.root.parent}; deploy it (apply) before migrating"
         )
-    return BucketAccess(record.storage, bucket, key.access_key_id, secret)
+    return ctx.ports.objects(record.storage).bucket(bucket, key.access_key_id, secret)
 
 
 async def objects(ctx: MigrationContext) -> None:
@@ -169,12 +207,22 @@ async def objects(ctx: MigrationContext) -> None:
         for bucket in copy.buckets:
             if ctx.is_done(f"bucket:{bucket}"):
                 continue
-            source = access(ctx.source, ctx.main_secrets, copy.instance, bucket)
-            destination = access(target, ctx.slot_secrets, copy.instance, bucket)
-            summary = await ctx.more.data.copy_objects(
-                source, destination, lambda line: ctx.log(line)
+            source = bucket_of(ctx, ctx.source, ctx.main_secrets, copy.instance, bucket)
+            destination = bucket_of(ctx, target, ctx.slot_secrets, copy.instance, bucket)
+            meter = Meter(
+                ctx.emit,
+                deployment=ctx.deployment,
+                step=f"phase:{ctx.phase}",
+                part="objects",
+                what=bucket,
             )
-            ctx.log(f"{bucket}: {summary}")
+            with VerifiedRecord(ctx.slot / "objects" / f"{bucket}.jsonl") as verified:
+                report = await copy_objects(source, destination, record=verified, meter=meter)
+            meter.finish()
+            ctx.log(
+                f"{bucket}: {len(report.copied)} objects copied and verified "
+                f"({report.bytes:,} bytes), {report.skipped} verified before"
+            )
             ctx.step_done(f"bucket:{bucket}")
             ctx.check_pause()
 
@@ -276,9 +324,7 @@ async def dns(ctx: MigrationContext) -> None:
 async def start(ctx: MigrationContext) -> None:
     target = ctx.target()
     for machine in own_machines(target, ctx.operator):
-        wanted = units(machine, ctx.operator)
-        if wanted:
-            await ctx.run_on(target, machine.name, [("systemctl", "start", *wanted)])
+        await ctx.run_on(target, machine.name, services(target, machine, ctx.operator, "start"))
     planned = target.plan(operator=ctx.operator)
     await ctx.deploy(target, planned, planned.plan.steps, slot=True)
 

@@ -116,7 +116,7 @@ def migration_plan(source: Workspace, target: Workspace, record: MigrationRecord
             copies.append(
                 Copy(
                     app.key,
-                    app.module.database,
+                    app.module.data.database,
                     app.requirements.buckets,
                     old_machine.name if old_machine else "",
                     m.name,

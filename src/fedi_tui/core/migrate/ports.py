@@ -1,7 +1,8 @@
-"""What a migration needs from the outside besides the deploy ports: data movers and DNS.
+"""What a migration needs from the outside besides the deploy ports: a DNS client.
 
-Adapters implement them (the data primitives of `core.portability`, the DNS client
-in `adapters/dns.py`); the CLI wires them (`cli/wiring.build_migration_ports`).
+The data moves through the deploy ports themselves (`MachineShell.stream_out/in`,
+`ObjectStore.bucket`) with the primitives of `core.portability`. The DNS client is
+`adapters/dns.py`; the CLI wires it (`cli/wiring.build_migration_ports`).
 """
 
 from __future__ import annotations
@@ -9,41 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-from pydantic import SecretStr
-
-from fedi_tui.core.deploy.ports import MachineShell
-
-Progress = Callable[[str], None]
-"""Receives one line of progress ('12 of 40 objects, 3.1 MB/s')."""
-
-
-@dataclass(frozen=True)
-class BucketAccess:
-    """One bucket of one storage, with the app's own key for it."""
-
-    storage: str
-    bucket: str
-    access_key_id: str
-    secret: SecretStr
-
-
-class DataMover(Protocol):
-    """Moves an app instance's data between two deployments (each call idempotent)."""
-
-    async def copy_database(
-        self, source: MachineShell, target: MachineShell, database: str, progress: Progress
-    ) -> str:
-        """Dump `database` on the source and restore it on the target, streamed through
-        fedi-tui's own connections; replaces what the target had. Returns a summary."""
-        ...
-
-    async def copy_objects(
-        self, source: BucketAccess, target: BucketAccess, progress: Progress
-    ) -> str:
-        """Copy every object, verifying size and checksum; verified ones are skipped on a
-        re-run. Returns a summary."""
-        ...
 
 
 class Resolver(Protocol):
@@ -59,6 +25,5 @@ class Resolver(Protocol):
 
 @dataclass(frozen=True)
 class MigrationPorts:
-    data: DataMover
     resolver: Callable[[str], Resolver]
     """Makes the client of a resolver `ADDR:PORT` (FediError when it is not one)."""

@@ -22,6 +22,7 @@ from fedi_tui.cli import (
     applycmd,
     backupcmd,
     logscmd,
+    migratecmd,
     plancmd,
     rendercmd,
     sandboxcmd,
@@ -47,6 +48,7 @@ MODULES = (
     storagecmd,
     setupcmd,
     sandboxcmd,
+    migratecmd,
 )
 
 

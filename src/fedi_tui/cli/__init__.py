@@ -22,8 +22,10 @@ from fedi_tui.cli import (
     applycmd,
     backupcmd,
     logscmd,
+    migratecmd,
     plancmd,
     rendercmd,
+    sandboxcmd,
     setupcmd,
     statecmds,
     storagecmd,
@@ -45,6 +47,8 @@ MODULES = (
     trustcmd,
     storagecmd,
     setupcmd,
+    sandboxcmd,
+    migratecmd,
 )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from fedi_tui.core.deploy.history import (
     follow_log,
     load_index,
     log_path,
+    process_alive,
     read_log,
 )
 from fedi_tui.core.views.logs import LogFilter, row
@@ -53,26 +53,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_history)
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def cmd_logs(args: argparse.Namespace) -> int:
 
     workspace = open_workspace(args)
     run = find_deployment(workspace.state_dir, args.id)
     path = log_path(workspace.state_dir, run.id)
     keep = LogFilter.make(args.grep, invert=args.invert, machine=args.machine, level=args.level)
-    if args.follow and run.outcome == "running" and _alive(run.pid):
-        events: Iterable[Event | None] = follow_log(path, alive=lambda: _alive(run.pid))
+    if args.follow and run.outcome == "running" and process_alive(run.pid):
+        events: Iterable[Event | None] = follow_log(path, alive=lambda: process_alive(run.pid))
     else:
         events = read_log(path)
 
@@ -84,7 +72,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             continue
 
         print(event.to_json() if args.json else r.plain(), flush=args.follow)
-    if run.outcome == "running" and not _alive(run.pid):
+    if run.outcome == "running" and not process_alive(run.pid):
         print(
             f"fedi-tui: deployment {run.id} never finished: its process {run.pid} is gone "
             "(killed?); the next apply plans what is left",
@@ -113,7 +101,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     print(f"{'ID':<22} {'STARTED (UTC)':<19}  {'BY':<20} {'OUTCOME':<12} SUMMARY")
     for r in runs:
         outcome: str = r.outcome
-        if outcome == "running" and not _alive(r.pid):
+        if outcome == "running" and not process_alive(r.pid):
             outcome = "killed"
         print(f"{r.id:<22} {_when(r.started):<19}  {r.user[:20]:<20} {outcome:<12} {r.summary}")
         for name, m in r.machines.items():

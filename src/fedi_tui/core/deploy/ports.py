@@ -156,6 +156,14 @@ class BucketUsage:
     quota_bytes: int | None
 
 
+class StorageError(FediError):
+    """A storage admin call failed; ``reason`` says how ('missing': the bucket or key is gone)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class StorageAdmin(Protocol):
     """Administration of one storage cluster (Garage admin API v2). Idempotent operations."""
 

@@ -216,15 +216,15 @@ def test_a_failing_source_stops_the_remote_reader(data_hosts: DataHostFactory) -
 @pytest.mark.slow
 def test_a_failing_restore_fails_the_transfer_and_says_why(data_hosts: DataHostFactory) -> None:
     a, b = data_hosts(), data_hosts()
-    a.pg.create_database("peertube_local", owner="peertube")
-    fill_sample(a.pg, "peertube_local", owner="peertube")  # the target lacks role peertube
+    a.pg.create_database("peertube", owner="peertube")
+    fill_sample(a.pg, "peertube", owner="peertube")  # the target lacks role peertube
 
     async def go() -> None:
         sa, sb = await a.shell(), await b.shell()
         try:
             await transfer(
-                Database(sa, "peertube_local", a.pg.database_command()),
-                Database(sb, "peertube_local", b.pg.database_command()),
+                Database(sa, "peertube", a.pg.database_command()),
+                Database(sb, "peertube", b.pg.database_command()),
             )
         finally:
             await sa.close()

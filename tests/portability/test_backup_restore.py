@@ -261,3 +261,70 @@ def test_ctrl_c_during_a_backup_exits_130_and_leaves_nothing(
     assert not target.exists() and not partial.exists()
     last = load_index(d.path.parent / ".fedi").deployments[-1]
     assert (last.kind, last.outcome) == ("backup", "interrupted")
+
+
+def test_restore_after_the_storage_keys_were_re_created_keeps_the_new_keys(
+    tmp_path: Path, deployed: Deployed
+) -> None:
+    """The disaster case: storage and secrets lost, apply made new keys and secrets; the
+    restore brings back the app's own secrets but keeps the new keys (and points at them)."""
+    import asyncio
+
+    from fedi_tui.adapters.garage import GarageAdmin
+    from fedi_tui.core.deploy.recorded import load_recorded, save_recorded
+
+    d = deployed
+    state_dir = d.path.parent / ".fedi"
+    tables = d.tables()
+    objects = {app: d.objects(f"op1-{app}") for app in APPS}
+    old = {app: (state_dir / f"secrets/apps/op1-{app}") for app in APPS}
+    before = {app: {p.name: p.read_text() for p in old[app].iterdir()} for app in APPS}
+    done = fedi(d.path, "backup", "--operator", "op1", "--to", str(tmp_path / "bk"))
+    assert done.returncode == 0, done.stderr
+
+    # lose everything: the keys (in Garage and recorded), the secrets, the data
+    recorded = load_recorded(state_dir)
+    old_ids = {app: recorded.keys[f"op1-{app}"].access_key_id for app in APPS}
+
+    async def delete_keys() -> None:
+        async with GarageAdmin(d.garage.provider, d.garage.spec()) as admin:
+            for key_id in old_ids.values():
+                assert key_id is not None
+                await admin.delete_key(key_id)
+
+    admin_s3 = d.garage.s3()
+    for app in APPS:
+        for key in objects[app]:
+            admin_s3.delete_object(Bucket=f"op1-{app}", Key=key)
+        d.pg.drop_database(app)
+    asyncio.run(delete_keys())
+    store = SecretStore(state_dir)
+    for app in APPS:
+        store.remove_app(f"op1-{app}")
+        store.remove_key(f"op1-{app}")
+    save_recorded(state_dir, recorded.model_copy(update={"keys": {}, "secrets": {}}))
+    result, _ = apply(d.path)
+    assert result.outcome == "succeeded", result.messages
+    new_ids = {app: load_recorded(state_dir).keys[f"op1-{app}"].access_key_id for app in APPS}
+    assert all(new_ids[a] and new_ids[a] != old_ids[a] for a in APPS)
+    new_key_secrets = {a: store.key_secret(f"op1-{a}") for a in APPS}
+
+    done = fedi(d.path, "restore", "--operator", "op1", "--from", str(tmp_path / "bk"), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "was re-created since the backup" in done.stdout
+    assert d.tables() == tables
+    assert {app: d.objects(f"op1-{app}") for app in APPS} == objects
+    for app in APPS:
+        assert store.key_secret(f"op1-{app}") == new_key_secrets[app]
+    after = {app: {p.name: p.read_text() for p in old[app].iterdir()} for app in APPS}
+    assert after["mastodon"]["secret-key-base"] == before["mastodon"]["secret-key-base"]
+    assert after["pixelfed"]["admin-password"] == before["pixelfed"]["admin-password"]
+    app_key = before["pixelfed"]["app.env"].splitlines()[0]
+    assert app_key.startswith("APP_KEY=") and app_key in after["pixelfed"]["app.env"]
+    for app, file in (("mastodon", "s3.env"), ("pixelfed", "app.env")):
+        assert f"AWS_ACCESS_KEY_ID={new_ids[app]}\n" in after[app][file]
+        secret = new_key_secrets[app]
+        assert secret is not None
+        assert f"AWS_SECRET_ACCESS_KEY={secret.get_secret_value()}\n" in after[app][file]
+        pushed = (d.node.host.secrets_dir / app / file).read_text()
+        assert pushed == after[app][file]

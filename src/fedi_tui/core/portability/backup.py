@@ -164,7 +164,8 @@ async def _instance(
                 )
             )
     async with run.step(f"secrets:{inst.key}", None, f"{inst.key}: its secrets") as s:
-        bundle = collect(store, inst)
+        key_ids = {name: k.access_key_id for name, k in ws.recorded.keys.items()}
+        bundle = collect(store, inst, key_ids)
         path = root / inst.key / "secrets.json"
         write_bundle(path, bundle)
         secrets = file_entry(root, path)

@@ -108,7 +108,9 @@ async def restore(
                     if entry.secrets is not None:
                         bundle = read_bundle(source / entry.secrets.path)
                         run.remember_secret(*bundle.values())
-                        restore_bundle(store, inst, bundle)
+                        key_ids = {n: k.access_key_id for n, k in ws.recorded.keys.items()}
+                        for note in restore_bundle(store, inst, bundle, key_ids):
+                            s.log(note, "stderr")
                         meter = s.meter("secrets", inst.key)
                         meter.add(entry.secrets.size, len(bundle.files) + len(bundle.keys))
                         meter.finish()

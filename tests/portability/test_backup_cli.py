@@ -143,3 +143,38 @@ def test_progress_reads_as_a_line() -> None:
         "objects coop-mastodon: 120/400 objects, 3.0 MiB/9.0 MiB, 1.5 MiB/s, 60 objects/s, "
         "5 verified before, skipped"
     )
+
+
+def test_read_only_refuses_backup_and_restore(
+    demo_copy: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fedi_tui.core import readonly
+
+    monkeypatch.setattr(readonly, "_read_only", False)
+    code, _, err = run(
+        demo_copy,
+        "--read-only",
+        "backup",
+        "--operator",
+        "coop",
+        "--to",
+        str(tmp_path / "bk"),
+        capsys=capsys,
+    )
+    assert code == 1 and "read-only session: refused to take a backup" in err
+    assert not (tmp_path / "bk").exists() and not (tmp_path / ".bk.partial").exists()
+    code, _, err = run(
+        demo_copy,
+        "--read-only",
+        "restore",
+        "--operator",
+        "coop",
+        "--from",
+        str(tmp_path / "bk"),
+        "--yes",
+        capsys=capsys,
+    )
+    assert code == 1 and "read-only" in err

@@ -43,6 +43,7 @@ from fedi_tui.core.portability.objects import download_objects
 from fedi_tui.core.portability.run import DataRun
 from fedi_tui.core.portability.secrets import collect, write_bundle
 from fedi_tui.core.portability.shells import Shells
+from fedi_tui.core.readonly import refuse_writes
 from fedi_tui.core.workspace import Workspace
 
 
@@ -65,6 +66,9 @@ def module_version(module: object) -> str:
     return f"fedi-tui {fedi_tui_version()}"
 
 
+READ_ONLY_REFUSAL = "take a backup (it copies the operator's secrets)"
+
+
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -80,6 +84,7 @@ async def backup(
     *,
     sinks: Sequence[EventSink] = (),
 ) -> BackupResult:
+    refuse_writes(READ_ONLY_REFUSAL)
     instances = operator_instances(ws, operator)
     now = datetime.now(UTC)
     if target is None:

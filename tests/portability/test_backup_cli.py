@@ -178,3 +178,14 @@ def test_read_only_refuses_backup_and_restore(
         capsys=capsys,
     )
     assert code == 1 and "read-only" in err
+
+
+def test_every_app_with_postgresql_says_which_database_and_units() -> None:
+    from fedi_tui.core.apps.registry import installed_apps
+
+    apps = installed_apps()
+    assert {"mastodon", "peertube", "pixelfed"} <= set(apps)
+    for module in apps.values():
+        if module.postgresql:
+            assert module.data.database, module.name  # else backups would leave it out
+        assert module.data.stop_units and module.data.units_to_start, module.name

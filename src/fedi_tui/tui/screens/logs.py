@@ -101,8 +101,10 @@ class LogsScreen(Screen[None]):
         yield Static("", id="logs-title")
         yield LogView(self.store, id="logs-view")
         with Horizontal(id="logs-bar"):
-            yield Input(placeholder="filter: regex (Enter)", id="logs-filter")
-            yield Input(placeholder="search: regex (Enter, then n/N)", id="logs-search")
+            yield Static("filter /", classes="logs-label")
+            yield Input(placeholder="regex, Enter applies", id="logs-filter")
+            yield Static("search ^f", classes="logs-label")
+            yield Input(placeholder="regex, Enter, then n/N", id="logs-search")
         yield Static("", id="logs-status")
         yield Footer(compact=True)
 

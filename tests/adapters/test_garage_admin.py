@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from fedi_tui.adapters.garage import GarageAdmin, GarageError
 from fedi_tui.core.deploy.ports import StorageAdmin, StorageKey
+from fedi_tui.sandbox.garage_cluster import Key
 from tests.fixtures.garage import GarageStandIn
-from tests.fixtures.garage_cluster import Key
 
 pytestmark = pytest.mark.real
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from fedi_tui.adapters.garage import GarageAdmin, GarageError
+from fedi_tui.sandbox.tls import make_certs
 from tests.fixtures.garage import GarageStandIn
-from tests.fixtures.s3_tls import make_certs
 from tests.fixtures.sshd import free_port
 
 pytestmark = pytest.mark.real

@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
+from fedi_tui.sandbox.garage_spec import check_request, check_response
 from tests.fixtures.garage import GarageStandIn, running_garage
-from tests.fixtures.garage_spec import check_request, check_response
 
 pytestmark = pytest.mark.real
 

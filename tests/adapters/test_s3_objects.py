@@ -17,8 +17,8 @@ from fedi_tui.adapters.s3 import S3Objects
 from fedi_tui.adapters.s3.transport import S3Transport
 from fedi_tui.core.deploy.ports import ObjectStore, StorageKey
 from fedi_tui.core.errors import FediError
+from fedi_tui.sandbox.tls import make_certs
 from tests.fixtures.garage import GarageStandIn
-from tests.fixtures.s3_tls import make_certs
 
 pytestmark = pytest.mark.real
 

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 from fedi_tui.core.deploy.ports import Hypervisor, Ports
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.migrate.ports import MigrationPorts
 from fedi_tui.core.state.spec import GarageStorageSpec, ProxmoxRuntimeSpec
 from fedi_tui.core.workspace import Workspace
 
@@ -86,3 +87,10 @@ def build_ports(workspace: Workspace) -> Ports:
         hypervisors=hypervisors,
         close=close,
     )
+
+
+def build_migration_ports() -> MigrationPorts:
+    """The DNS client of a migration (its data moves through the deploy ports)."""
+    from fedi_tui.adapters.dns import DnsResolver
+
+    return MigrationPorts(resolver=DnsResolver)

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from fedi_tui.cli.progress import Printer
-    from fedi_tui.cli.wiring import build_migration_ports, build_ports
+    from fedi_tui.cli.wiring import build_ports
     from fedi_tui.core.deploy.engine import ApplyOptions
     from fedi_tui.core.deploy.runner import who
     from fedi_tui.core.migrate.plan import migration_plan
@@ -115,7 +115,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         workspace,
         record,
         build_ports(workspace),
-        build_migration_ports(),
         sinks=[printer],
         options=ApplyOptions(parallel=args.parallel),
         dns_timeout=float(args.dns_timeout),

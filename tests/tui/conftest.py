@@ -20,9 +20,11 @@ from fedi_tui.adapters.prober import NetworkProber
 from fedi_tui.cli.wiring import build_ports
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.factory import build_app
+from tests.fixtures.garage import garage, garage_factory
+from tests.fixtures.s3 import moto_factory
 from tests.fixtures.sshd import sshd_host, sshd_module_factory
 
-__all__ = ["sshd_host", "sshd_module_factory"]
+__all__ = ["garage", "garage_factory", "moto_factory", "sshd_host", "sshd_module_factory"]
 
 AppFactory = Callable[..., FediApp]
 

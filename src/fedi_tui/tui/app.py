@@ -398,6 +398,12 @@ class FediApp(App[str | None]):
             self._deployments = DeploymentController(self, self.ports)
         return self._deployments
 
+    def on_unmount(self) -> None:
+        """Going away with a deployment still running (a test's end, a lost terminal):
+        stop it the Ctrl+C way rather than leave its thread half-way."""
+        if self._deployments is not None:
+            self._deployments.stop(timeout=30)
+
     @on(messages.ApplyPlan)
     def _apply(self, request: messages.ApplyPlan) -> None:
         self.deployments.start(request.workspace, request.planned)

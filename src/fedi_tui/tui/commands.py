@@ -72,6 +72,8 @@ class FediCommands(Provider):
     def _wanted(binding: Binding, seen: set[str]) -> bool:
         if not binding.description or binding.system or binding.action in _NOT_COMMANDS:
             return False
+        if binding.action.startswith("show_tab("):
+            return False  # which tab of an area: a key, not a command
         if binding.action in seen:
             return False
         seen.add(binding.action)

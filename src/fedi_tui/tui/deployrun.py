@@ -61,6 +61,8 @@ class DeploymentController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._cancel_asked = False
+        self._over = threading.Event()
+        self._over.set()
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         """Called with each batch of events, in the App's thread (e.g. a live log view)."""
 
@@ -90,6 +92,7 @@ class DeploymentController:
         self.log_path = self.deployment = None
         self.running, self.cancelling, self._cancel_asked = True, False, False
         self._buffer.clear()
+        self._over.clear()
         app.run_tick += 1
         app.start_job(
             lambda: self._run(workspace, planned, chosen),
@@ -102,6 +105,15 @@ class DeploymentController:
 
     def _run(self, workspace: Workspace, planned: Planned, steps: tuple[Step, ...]) -> None:
         """In the worker thread: the whole run, like `fedi-tui apply` after its question."""
+
+        try:
+            self._run_in_thread(workspace, planned, steps)
+        finally:
+            self._over.set()
+
+    def _run_in_thread(
+        self, workspace: Workspace, planned: Planned, steps: tuple[Step, ...]
+    ) -> None:
         from fedi_tui.core.deploy.runner import DeploymentRun
 
         assert self.ports is not None
@@ -156,6 +168,15 @@ class DeploymentController:
         if loop is not None and task is not None:
             loop.call_soon_threadsafe(task.cancel)
         self.app.run_tick += 1
+
+    def stop(self, timeout: float) -> bool:
+        """The App is going away: cancel the run and wait (at most `timeout` s) until every
+        machine has ended cleanly and the log is closed. True when it did."""
+        if self._over.is_set():
+            return True
+        self.cancelling = False
+        self.cancel()
+        return self._over.wait(timeout)
 
     def _ended(self) -> None:
         self.drain()

@@ -46,6 +46,8 @@ class StorageReport:
     admin_endpoint: str
     health: StorageHealth | None = None
     error: str | None = None
+    error_reason: str | None = None
+    """How asking failed: a StorageError's reason ('transport', 'auth', …), or None."""
     buckets: tuple[BucketReport, ...] = field(default_factory=tuple)
     note: str | None = None
     """Why only some buckets are shown (the configuration could not be mapped)."""
@@ -63,7 +65,9 @@ class StorageReport:
     def summary(self) -> str:
         """One word or phrase for a table cell: 'healthy', 'DEGRADED', 'unreachable', …"""
         if self.health is None:
-            return "unreachable" if self.error else "unknown"
+            return {"transport": "unreachable", "auth": "token refused"}.get(
+                self.error_reason or "", "error (see storage status)" if self.error else "unknown"
+            )
         h = self.health
         word = h.status if h.healthy else h.status.upper()
         troubled = sum(1 for b in self.buckets if not b.ok)
@@ -105,7 +109,8 @@ async def storage_report(
     try:
         health = await admin.health()
     except FediError as exc:
-        return replace(report, error=str(exc))
+        reason = exc.reason if isinstance(exc, StorageError) else None
+        return replace(report, error=str(exc), error_reason=reason)
     if health.status == "unavailable":  # every read would fail: say so once
         unread = tuple(r if r.state == "not-created" else replace(r, state="unread") for r in rows)
         return replace(report, health=health, buckets=unread)

@@ -71,6 +71,7 @@ class LogsScreen(Screen[None]):
         """Lines of the store already handed to the view."""
         self._filter_error = ""
         self._stop = threading.Event()
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="logs-title")
@@ -87,8 +88,8 @@ class LogsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.log_view.focus()
-        self.store.read_all()  # what is there already, before the first frame
-        self._catch_up()
+        self._seen = self.store.read_all()  # what is there already, before the first frame
+        self._apply(self.keep)
         self.call_after_refresh(self._to_end)  # once the view knows its height
         self.set_interval(TICK, self._catch_up)
         self.run_worker(self._read, thread=True, group="log-read", exit_on_error=False)
@@ -120,12 +121,12 @@ class LogsScreen(Screen[None]):
             else:
                 view.grow(total)
             if self.following:
-                view.scroll_end(animate=False, immediate=True)
+                view.to_end()
         self._show_status()
 
     def _to_end(self) -> None:
         if self.following:
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.to_end()
 
     def _filtering(self) -> bool:
         k = self.keep
@@ -162,7 +163,7 @@ class LogsScreen(Screen[None]):
     def _filtered(self) -> None:
         self._find()
         if self.following:
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.to_end()
         self._show_status()
 
     @on(Input.Submitted, "#logs-filter")
@@ -279,7 +280,7 @@ class LogsScreen(Screen[None]):
         self.following = not self.following
         if self.following:
             self.log_view.set_cursor(None)
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.to_end()
         self._show_status()
 
     def action_top(self) -> None:
@@ -289,7 +290,7 @@ class LogsScreen(Screen[None]):
 
     def action_bottom(self) -> None:
         self.following = True
-        self.log_view.scroll_end(animate=False, immediate=True)
+        self.log_view.to_end()
         self._show_status()
 
     def action_save(self) -> None:
@@ -338,8 +339,8 @@ class LogsScreen(Screen[None]):
             state = "following"
         else:
             state = "paused (f follows)"
-        self.query_one("#logs-title", Static).update(
-            f"[b]Log[/b] {name} · {view.count:,} of {len(store):,} lines · {state}"
+        self._update(
+            "#logs-title", f"[b]Log[/b] {name} · {view.count:,} of {len(store):,} lines · {state}"
         )
         k = self.keep
         parts = [f"machine: {escape(k.machine) if k.machine else 'all'}", f"level ≥ {k.level}"]
@@ -355,4 +356,10 @@ class LogsScreen(Screen[None]):
             parts.append(busy)
         if self._filter_error:
             parts.append(f"[b]{escape(visible_line(self._filter_error))}[/b]")
-        self.query_one("#logs-status", Static).update(" · ".join(parts))
+        self._update("#logs-status", " · ".join(parts))
+
+    def _update(self, selector: str, text: str) -> None:
+        """Update a status line only when its text changed (it is asked every tick)."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text)

@@ -100,7 +100,9 @@ class LogView(ScrollView, can_focus=True):
         if position is not None:
             height = self.scrollable_content_region.height
             if not self.scroll_offset.y <= position < self.scroll_offset.y + height:
-                self.scroll_to(y=max(0, position - height // 3), animate=False, immediate=True)
+                self.scroll_to(
+                    y=max(0, position - height // 3), animate=False, immediate=True, force=True
+                )
         self._strips.clear()
         self.refresh()
 
@@ -158,6 +160,7 @@ class LogView(ScrollView, can_focus=True):
         height = max(1, self.scrollable_content_region.height - 1)
         self.scroll_relative(y=pages * height, animate=False, immediate=True)
 
-    @property
-    def at_end(self) -> bool:
-        return self.scroll_offset.y >= self.max_scroll_y
+    def to_end(self) -> None:
+        """Scroll to the newest line, also when lines just arrived (no layout since: the
+        scroll bar may not be there yet, hence force)."""
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)

@@ -136,8 +136,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return EXIT_OK
     if outcome == "interrupted":
         return EXIT_INTERRUPTED
+    again = " --finish" if args.finish else " --abort" if args.abort else ""
     print(
-        f"fedi-tui: run `fedi-tui migrate --operator {args.operator}` again to resume",
+        f"fedi-tui: run `fedi-tui migrate --operator {args.operator}{again}` again to resume",
         file=sys.stderr,
     )
     return EXIT_USER

@@ -182,7 +182,7 @@ async def _instance(
         meter = s.meter("secrets", inst.key)
         meter.add(secrets.size, len(bundle.files) + len(bundle.keys))
         meter.finish()
-        s.log(f"{len(bundle.files)} secret files and {len(bundle.keys)} key secrets (0600)")
+        s.log(f"secret files: {len(bundle.files)}, storage key secrets: {len(bundle.keys)} (0600)")
     return InstanceEntry(
         key=inst.key,
         app=inst.instance.module.name,

@@ -115,7 +115,9 @@ async def restore(
                         meter = s.meter("secrets", inst.key)
                         meter.add(entry.secrets.size, len(bundle.files) + len(bundle.keys))
                         meter.finish()
-                        s.log(f"{len(bundle.files)} secret files, {len(bundle.keys)} key secrets")
+                        s.log(
+                            f"secret files: {len(bundle.files)}, storage key secrets: {len(bundle.keys)}"
+                        )
             for machine in machines:
                 target = next(i.machine for i, _ in pairs if i.machine.name == machine)
                 deploy = next(i.deploy for i, _ in pairs if i.machine.name == machine)

@@ -116,7 +116,8 @@ async def restore(
                         meter.add(entry.secrets.size, len(bundle.files) + len(bundle.keys))
                         meter.finish()
                         s.log(
-                            f"secret files: {len(bundle.files)}, storage key secrets: {len(bundle.keys)}"
+                            f"secret files: {len(bundle.files)}, "
+                            f"storage key secrets: {len(bundle.keys)}"
                         )
             for machine in machines:
                 target = next(i.machine for i, _ in pairs if i.machine.name == machine)

@@ -340,3 +340,43 @@ async def test_escape_closes_the_screen(
         await pilot.press("escape")  # … and out
         await pilot.pause()
         assert app.screen is not screen
+
+
+async def test_logs_follow_and_the_screen_show_the_same_lines_of_a_running_deployment(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    """Support staff: `fedi-tui logs --follow` and a `--read-only` TUI, both on a run another
+    process is writing, with the same filter, print exactly the same lines."""
+    producer = Producer(demo_copy.parent / ".fedi")
+    try:
+        producer.send("lines 30")
+        command = [sys.executable, "-m", "fedi_tui", "-s", str(demo_copy), "logs", "--follow"]
+        follow = subprocess.Popen(
+            [*command, "--machine", "db-1", "--grep", "output [0-9]*[02468]$"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        app = make_app(demo_copy, read_only=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await open_logs(pilot, producer.path, machine="db-1")
+            await pilot.press("slash")
+            await type_into(pilot, "#logs-filter", "output [0-9]*[02468]$")
+            await pilot.press("enter")
+            assert follow.stdout is not None
+            first = follow.stdout.readline()  # --follow prints while the run goes on
+            assert first.rstrip("\n").endswith("output 4")
+            producer.send("lines 60")
+            producer.send("finish")
+            out = follow.stdout.read()  # (communicate() would lose what readline buffered)
+            assert follow.wait(timeout=60) == 0, follow.stderr.read() if follow.stderr else ""
+            await wait_for(pilot, lambda: screen.store.finished, "the end of the run")
+            await wait_for(pilot, lambda: "finished" in screen_text(app), "the screen to catch up")
+            view = screen.log_view
+            on_screen = [view.row_at(p).plain() for p in range(view.count)]
+        printed = [first.rstrip("\n"), *out.splitlines()]
+        assert printed == on_screen
+        assert len(printed) == 15  # db-1 has every third line; half of those end in an even digit
+    finally:
+        producer.stop()

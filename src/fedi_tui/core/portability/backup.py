@@ -39,7 +39,7 @@ from fedi_tui.core.portability.manifest import (
     objects_dir,
     write_manifest,
 )
-from fedi_tui.core.portability.objects import download_objects
+from fedi_tui.core.portability.objects import bounded, download_objects
 from fedi_tui.core.portability.run import DataRun
 from fedi_tui.core.portability.secrets import collect, write_bundle
 from fedi_tui.core.portability.shells import Shells
@@ -66,6 +66,8 @@ def module_version(module: object) -> str:
     return f"fedi-tui {fedi_tui_version()}"
 
 
+INSTANCES_AT_ONCE = 4
+"""App instances backed up (or restored) at the same time."""
 READ_ONLY_REFUSAL = "take a backup (it copies the operator's secrets)"
 
 
@@ -101,9 +103,12 @@ async def backup(
     shells = Shells(ws, ports)
     try:
         with DataRun(ws, "backup", sinks, summary=summary, machines=machines) as run:
-            entries = []
-            for inst in instances:
-                entries.append(await _instance(run, ws, ports, shells, store, inst, partial))
+            entries = await bounded(  # app instances side by side; each in its order
+                instances,
+                lambda inst: _instance(run, ws, ports, shells, store, inst, partial),
+                INSTANCES_AT_ONCE,
+            )
+            entries.sort(key=lambda e: e.key)
             config = await _configuration(run, ws, machines, partial)
             manifest = Manifest(
                 fedi_tui_version=fedi_tui_version(),
@@ -177,7 +182,7 @@ async def _instance(
         meter = s.meter("secrets", inst.key)
         meter.add(secrets.size, len(bundle.files) + len(bundle.keys))
         meter.finish()
-        s.log(f"{len(bundle.files)} secret files and {len(bundle.keys)} key secrets (0600)")
+        s.log(f"secret files: {len(bundle.files)}, storage key secrets: {len(bundle.keys)} (0600)")
     return InstanceEntry(
         key=inst.key,
         app=inst.instance.module.name,

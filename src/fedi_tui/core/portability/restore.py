@@ -29,6 +29,7 @@ from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.deploy.steps.push import SECRET_MODE, machine_secret_tree
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.portability import services
+from fedi_tui.core.portability.backup import INSTANCES_AT_ONCE
 from fedi_tui.core.portability.database import Database, restore_from_file
 from fedi_tui.core.portability.instances import InstanceData, bucket_access, operator_instances
 from fedi_tui.core.portability.manifest import (
@@ -38,7 +39,7 @@ from fedi_tui.core.portability.manifest import (
     stored_objects,
     verify_backup,
 )
-from fedi_tui.core.portability.objects import upload_objects
+from fedi_tui.core.portability.objects import bounded, upload_objects
 from fedi_tui.core.portability.run import DataRun
 from fedi_tui.core.portability.secrets import read_bundle, restore_bundle
 from fedi_tui.core.portability.shells import Shells
@@ -114,7 +115,10 @@ async def restore(
                         meter = s.meter("secrets", inst.key)
                         meter.add(entry.secrets.size, len(bundle.files) + len(bundle.keys))
                         meter.finish()
-                        s.log(f"{len(bundle.files)} secret files, {len(bundle.keys)} key secrets")
+                        s.log(
+                            f"secret files: {len(bundle.files)}, "
+                            f"storage key secrets: {len(bundle.keys)}"
+                        )
             for machine in machines:
                 target = next(i.machine for i, _ in pairs if i.machine.name == machine)
                 deploy = next(i.deploy for i, _ in pairs if i.machine.name == machine)
@@ -128,8 +132,11 @@ async def restore(
                     async with asyncio.timeout(deploy.command_timeout):
                         await shell.run(deploy.secrets_refresh, on_line=s.line_sink())
             try:
-                for inst, entry in pairs:
-                    await _data(run, ws, ports, shells, store, inst, entry, source)
+                await bounded(
+                    pairs,
+                    lambda pair: _data(run, ws, ports, shells, store, *pair, source),
+                    INSTANCES_AT_ONCE,
+                )
             except FediError as exc:
                 stopped = ", ".join(i.key for i, _ in pairs)
                 raise FediError(

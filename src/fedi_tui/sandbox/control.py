@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedi_tui.core.errors import FediError
-from fedi_tui.sandbox.layout import MARKER, PROVIDERS, ProviderDir, provider_dirs
+from fedi_tui.sandbox.layout import (
+    MARKER,
+    PROVIDERS,
+    ProviderDir,
+    machines_dir,
+    provider_dirs,
+)
 from fedi_tui.sandbox.records import (
     ProcessRecord,
     alive,
@@ -134,7 +140,8 @@ def _write_secret(path: Path) -> None:
 
 def _spawn(where: ProviderDir) -> ProcessRecord:
     where.root.mkdir(parents=True, exist_ok=True)
-    where.root.chmod(0o755)  # the machines' user walks through it to their files
+    where.machines.mkdir(parents=True, exist_ok=True)
+    where.machines.parent.chmod(0o755)
     _write_secret(where.pve_token)
     _write_secret(where.garage_token)
     _keygen(where.ssh_key)
@@ -183,8 +190,12 @@ def up(directory: Path) -> Status:
     check_tools()
     if directory.exists():
         clean(directory)
-    directory.mkdir(parents=True, mode=0o755)
-    directory.chmod(0o755)
+    machines = machines_dir(directory)
+    if machines.exists():
+        clean(directory)
+    directory.mkdir(parents=True, mode=0o700)
+    machines.mkdir(mode=0o755)  # tempfile's /tmp is shared: made by us now, or we fail here
+    machines.chmod(0o755)
     marker = {"made_by": "fedi-tui sandbox up", "providers": list(PROVIDERS)}
     (directory / MARKER).write_text(json.dumps(marker) + "\n")
     try:
@@ -209,6 +220,9 @@ def clean(directory: Path) -> list[int]:
     if left:
         return left
     shutil.rmtree(directory, ignore_errors=True)
+    machines = machines_dir(directory)
+    if machines.exists() and machines.stat().st_uid == os.geteuid():
+        shutil.rmtree(machines, ignore_errors=True)
     return []
 
 
@@ -216,6 +230,8 @@ def down(directory: Path) -> tuple[list[ProcessRecord], list[int]]:
     """Stop the sandbox in *directory*; return what was recorded and what would not stop."""
     directory = directory.expanduser().resolve()
     if not directory.exists():
+        if machines_dir(directory).exists():  # a crash half-way through `down`
+            clean(directory)
         return [], []
     if not _is_sandbox(directory):
         raise FediError(f"{directory} is not a sandbox (no {MARKER} in it); nothing stopped")

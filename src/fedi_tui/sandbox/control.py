@@ -113,6 +113,12 @@ def check_tools() -> None:
     ]
     if missing:
         raise FediError(f"the sandbox needs {', '.join(missing)}; `bash .ci/setup` installs them")
+    modules = [m for m in ("fakepve", "moto", "openapi_core") if find_spec(m) is None]
+    if modules:
+        raise FediError(
+            f"the sandbox needs the Python packages {', '.join(modules)}: "
+            "pip install 'fedi-tui[sandbox]' (`bash .ci/setup` does)"
+        )
     if os.geteuid() != 0:
         raise FediError(
             "the sandbox needs root: its VMs listen on port 22 of loopback addresses, "

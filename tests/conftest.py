@@ -32,6 +32,14 @@ def _isolated_user_dirs(
     monkeypatch.delenv("FEDI_STATE", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _writable_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only app in one test leaves the core's one-way read-only switch on; undo it."""
+    from fedi_tui.core import readonly
+
+    monkeypatch.setattr(readonly, "_read_only", False)
+
+
 @pytest.fixture(scope="session")
 def nixos_tree() -> Iterator[NixosTree]:
     """The NixOS module tree, unpacked once per session (skips, saying why, when absent)."""

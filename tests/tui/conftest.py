@@ -17,11 +17,14 @@ import pytest
 from textual.widgets import Input, TextArea
 
 from fedi_tui.adapters.prober import NetworkProber
+from fedi_tui.cli.wiring import build_ports
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.factory import build_app
+from tests.fixtures.garage import garage, garage_factory
+from tests.fixtures.s3 import moto_factory
 from tests.fixtures.sshd import sshd_host, sshd_module_factory
 
-__all__ = ["sshd_host", "sshd_module_factory"]
+__all__ = ["garage", "garage_factory", "moto_factory", "sshd_host", "sshd_module_factory"]
 
 AppFactory = Callable[..., FediApp]
 
@@ -52,11 +55,13 @@ def known_hosts(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_app(known_hosts: Path) -> AppFactory:
     """`make_app(path, **options)`: the real app on a state file, wired as the CLI wires it
-    (the network prober, with a known_hosts file of the test's own); theme not stored."""
+    (the network prober, with a known_hosts file of the test's own; the CLI's ports for
+    deployments); theme not stored."""
 
     def make(path: Path, **options: Any) -> FediApp:
         options.setdefault("remember_theme", False)
         options.setdefault("prober", NetworkProber(known_hosts=known_hosts))
+        options.setdefault("ports", build_ports)
         return build_app(path, **options)
 
     return make

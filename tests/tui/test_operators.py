@@ -123,13 +123,13 @@ async def test_read_only_disables_editing_and_says_so(
         assert "READ-ONLY" in text_of(screen.query_one("NavBar"))
         assert screen.query_one("#form-operator").disabled
         assert "read-only" in text_of(screen.query_one("#op-status", Static))
-        assert app.screen.active_bindings["ctrl+s"].enabled is False
+        assert not {"ctrl+s", "x", "a"} & set(app.screen.active_bindings)  # absent
         await pilot.press("ctrl+s", "x", "a")
         await settle(pilot)
         assert isinstance(app.screen, OperatorsScreen)
-        await pilot.press("4")
+        await pilot.press("4")  # the guided setup is not there at all
         await settle(pilot)
-        assert "Read-only" in text_of(app.screen.query_one("#read-only-note", Static))
+        assert isinstance(app.screen, OperatorsScreen)
     assert demo_copy.read_text() == before
 
 

@@ -8,6 +8,7 @@ from textual.command import CommandList, CommandPalette, Hit
 from textual.pilot import Pilot
 
 from fedi_tui.core.views.planview import plan_text
+from fedi_tui.core.workspace import Workspace
 from fedi_tui.tui.commands import FediCommands, TextualCommands
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
@@ -47,7 +48,7 @@ async def test_plan_is_found_from_the_dashboard_and_shows_the_plan(
         await settle(pilot)
         view = app.screen
         assert isinstance(view, PlanScreen)
-        assert view.text == plan_text(app.state)
+        assert view.text == plan_text(Workspace.from_loaded(app.state))
         assert "+ create-vm coop-mastodon" in view.text and "to create" in view.text
 
 

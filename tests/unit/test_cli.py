@@ -61,6 +61,9 @@ def test_a_bad_option_is_a_user_error_on_every_command(
         "set": ["provider.name", '"X"'],
         "trust": ["bare-1"],
         "undeploy": ["--operator", "coop"],
+        "backup": ["--operator", "coop"],
+        "restore": ["--operator", "coop", "--from", "x"],
+        "migrate": ["--operator", "coop"],
         "storage": ["status"],
         "sandbox": ["status"],
     }

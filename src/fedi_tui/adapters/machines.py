@@ -8,12 +8,14 @@ from pathlib import Path
 
 import asyncssh
 
+from fedi_tui.adapters import sshstream
 from fedi_tui.adapters.sftpfiles import MARKER, PushResult, check_absolute
 from fedi_tui.adapters.ssh import LineCallback, SshMachine
 from fedi_tui.adapters.sshlogin import login
 from fedi_tui.adapters.tcpconnect import one_line
 from fedi_tui.core.deploy.ports import LineSink, MachineEndpoint
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.portability.ports import ByteSink, ByteSource
 
 
 class SshShell:
@@ -28,6 +30,20 @@ class SshShell:
     ) -> int:
         callback: LineCallback | None = on_line
         return await self._machine.run(argv, on_line=callback, check=check)
+
+    async def stream_out(
+        self, argv: Sequence[str], sink: ByteSink, *, on_line: LineSink | None = None
+    ) -> int:
+        return await sshstream.stream_out(
+            self._machine.connection, self.target, argv, sink, on_line
+        )
+
+    async def stream_in(
+        self, argv: Sequence[str], source: ByteSource, *, on_line: LineSink | None = None
+    ) -> int:
+        return await sshstream.stream_in(
+            self._machine.connection, self.target, argv, source, on_line
+        )
 
     async def put_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         await self._machine.put_file(path, data, mode=mode)

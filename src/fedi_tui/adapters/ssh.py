@@ -38,7 +38,7 @@ import shlex
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import asyncssh
 
@@ -116,6 +116,11 @@ class SshMachine:
             yield machine
         finally:
             await machine._close()
+
+    @property
+    def connection(self) -> asyncssh.SSHClientConnection:
+        """The logged-in connection (for :mod:`fedi_tui.adapters.sshstream`)."""
+        return self._conn
 
     async def close(self) -> None:
         """Close the connection (`connect`'s block does this by itself)."""
@@ -293,7 +298,7 @@ async def _all_or_first_error(tasks: list[asyncio.Task[None]]) -> None:
             raise error
 
 
-async def _stop(proc: asyncssh.SSHClientProcess[str]) -> None:
+async def _stop(proc: asyncssh.SSHClientProcess[Any]) -> None:
     """Stop a remote command: SIGTERM, SIGKILL after a grace period, then close the channel."""
     for signal, wait in (("TERM", STOP_GRACE), ("KILL", 2.0)):
         with contextlib.suppress(asyncssh.Error, OSError):

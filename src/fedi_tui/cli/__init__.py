@@ -20,7 +20,9 @@ from fedi_tui import __version__
 from fedi_tui.cli import (
     appcmds,
     applycmd,
+    backupcmd,
     logscmd,
+    migratecmd,
     plancmd,
     rendercmd,
     sandboxcmd,
@@ -40,11 +42,13 @@ MODULES = (
     rendercmd,
     plancmd,
     applycmd,
+    backupcmd,
     logscmd,
     trustcmd,
     storagecmd,
     setupcmd,
     sandboxcmd,
+    migratecmd,
 )
 
 

@@ -1,9 +1,8 @@
 """storage status: each Garage storage's health and the usage of fedi-tui's buckets on it.
 
-The buckets shown are the ones the recorded state says fedi-tui created there,
-and the ones the configuration wants there (not created yet until the next
-apply). Exit 0 when every storage asked about is healthy and every recorded
-bucket is where it should be; 1 otherwise (unhealthy or degraded cluster,
+What is asked comes from core.views.storagestatus (the dashboard shows the same);
+this module prints it. Exit 0 when every storage asked about is healthy and every
+recorded bucket is where it should be; 1 otherwise (unhealthy or degraded cluster,
 unreachable endpoint, refused token, a recorded bucket gone).
 """
 
@@ -13,23 +12,17 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, open_workspace
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.workspace import Workspace
 
 if TYPE_CHECKING:  # loaded only when the command runs: headless commands start fast
-    from fedi_tui.adapters.garage import GarageAdmin
-    from fedi_tui.core.deploy.ports import StorageHealth
-    from fedi_tui.core.state.spec import GarageStorageSpec
+    from fedi_tui.core.views.storagestatus import BucketReport, StorageReport
 
 STATUS_FORMAT = 1
-GIB = 1024**3
-
-BucketState = Literal["ok", "missing", "not-created", "unread", "error"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,122 +48,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.set_defaults(func=cmd_status)
 
 
-@dataclass(frozen=True)
-class BucketReport:
-    name: str
-    operator: str
-    id: str | None
-    state: BucketState
-    public: bool = False
-    objects: int | None = None
-    bytes: int | None = None
-    quota_bytes: int | None = None
-    wanted_quota_bytes: int | None = None
-    """The quota the configuration asks for (None: the app was removed)."""
-    error: str | None = None
+async def _reports(workspace: Workspace, names: list[str]) -> list[StorageReport]:
+    from fedi_tui.cli.wiring import build_ports  # network code only when it runs
+    from fedi_tui.core.views.storagestatus import gather_reports
 
-    @property
-    def ok(self) -> bool:
-        return self.state in ("ok", "not-created")
-
-
-@dataclass(frozen=True)
-class StorageReport:
-    name: str
-    admin_endpoint: str
-    health: StorageHealth | None = None
-    error: str | None = None
-    buckets: tuple[BucketReport, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.error is None
-            and self.health is not None
-            and self.health.healthy
-            and all(b.ok for b in self.buckets)
-        )
-
-
-def wanted_buckets(workspace: Workspace, storage: str) -> tuple[list[BucketReport], str | None]:
-    """The buckets to report on: recorded ∪ wanted, by name; and a note if the
-    configuration could not be computed (only the recorded ones are shown then)."""
-    rows: dict[str, BucketReport] = {}
-    for name, rec in sorted(workspace.recorded.buckets.items()):
-        if rec.storage == storage:
-            rows[name] = BucketReport(name, rec.operator, rec.bucket_id, "ok", rec.public)
-    note = None
+    ports = build_ports(workspace)
     try:
-        wanted = [b for b in workspace.config.buckets if b.storage == storage]
-    except FediError as exc:
-        wanted = []
-        note = f"only recorded buckets are shown: the configuration cannot be mapped ({exc})"
-    for b in wanted:
-        quota = b.quota_gib * GIB if b.quota_gib else None
-        found = rows.get(b.name)
-        if found is None:
-            rows[b.name] = BucketReport(
-                b.name, b.operator, None, "not-created", b.public, wanted_quota_bytes=quota
-            )
-        else:
-            rows[b.name] = replace(found, public=b.public, wanted_quota_bytes=quota)
-    return sorted(rows.values(), key=lambda r: r.name), note
-
-
-async def storage_report(
-    name: str, spec: GarageStorageSpec, base_dir: Path, rows: list[BucketReport]
-) -> StorageReport:
-    """Ask one storage for its health and the usage of *rows* (never raises FediError)."""
-    from fedi_tui.adapters.garage import GarageAdmin  # network code only when it runs
-
-    report = StorageReport(name, spec.admin_endpoint)
-    async with GarageAdmin(name, spec, base_dir) as admin:
-        try:
-            health = await admin.health()
-        except FediError as exc:
-            return replace(report, error=str(exc))
-        if health.status == "unavailable":  # every read would fail: say so once
-            unread = tuple(
-                r if r.state == "not-created" else replace(r, state="unread") for r in rows
-            )
-            return replace(report, health=health, buckets=unread)
-        done = [await _bucket_report(admin, row) for row in rows]
-        return replace(report, health=health, buckets=tuple(done))
-
-
-async def _bucket_report(admin: GarageAdmin, row: BucketReport) -> BucketReport:
-    from fedi_tui.adapters.garage import GarageError
-
-    try:
-        bucket_id = row.id
-        if bucket_id is None:
-            found = await admin.find_bucket(row.name)
-            if found is None:
-                return row if row.state == "not-created" else replace(row, state="missing")
-            bucket_id = found.id
-        usage = await admin.usage(bucket_id)
-    except GarageError as exc:
-        if exc.reason == "missing":
-            return replace(row, state="missing")
-        return replace(row, state="error", error=str(exc))
-    except FediError as exc:
-        return replace(row, state="error", error=str(exc))
-    return replace(
-        row,
-        id=bucket_id,
-        state="ok",
-        objects=usage.objects,
-        bytes=usage.bytes,
-        quota_bytes=usage.quota_bytes,
-    )
-
-
-async def gather_reports(workspace: Workspace, names: list[str]) -> list[StorageReport]:
-    async def one(name: str) -> StorageReport:
-        rows, _note = wanted_buckets(workspace, name)
-        return await storage_report(name, workspace.spec.storage[name], workspace.path.parent, rows)
-
-    return list(await asyncio.gather(*(one(n) for n in names)))
+        return await gather_reports(workspace, names, ports.storage)
+    finally:
+        await ports.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -186,8 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not names:
         print(f'No storage in {workspace.path}: add a [storage.<name>] table (kind = "garage").')
         return EXIT_OK
-    notes = {n: wanted_buckets(workspace, n)[1] for n in names}
-    reports = asyncio.run(gather_reports(workspace, names))
+    reports = asyncio.run(_reports(workspace, names))
     healthy = all(r.ok for r in reports)
     if args.json:
         json.dump(status_document(reports, healthy), sys.stdout, indent=2)
@@ -197,7 +82,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"fedi-tui: {report.error}", file=sys.stderr)
     else:
         for report in reports:
-            print_report(report, notes[report.name])
+            print_report(report)
     return EXIT_OK if healthy else EXIT_USER
 
 
@@ -264,7 +149,7 @@ def _remark(b: BucketReport) -> str:
     return "; ".join(parts)
 
 
-def print_report(r: StorageReport, note: str | None) -> None:
+def print_report(r: StorageReport) -> None:
     print(_health_line(r))
     if r.health is None:
         pass
@@ -287,6 +172,6 @@ def print_report(r: StorageReport, note: str | None) -> None:
         for row in rows:
             cells = [row[i].ljust(widths[i]) for i in range(5)]
             print(("  " + "  ".join(cells) + "  " + row[5]).rstrip())
-    if note:
-        print(f"  note: {note}")
+    if r.note:
+        print(f"  note: {r.note}")
     print()

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from fedi_tui.cli.common import EXIT_OK, EXIT_USER, state_path
+
+if TYPE_CHECKING:
+    from fedi_tui.core.deploy.ports import Ports
+    from fedi_tui.core.workspace import Workspace
+
+
+def _ports(workspace: Workspace) -> Ports:
+    """The CLI's adapters for a deployment started in the TUI (imported when one starts,
+    not before the first frame)."""
+    from fedi_tui.cli.wiring import build_ports
+
+    return build_ports(workspace)
 
 
 def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bool = False) -> int:
@@ -24,6 +37,7 @@ def run_tui(args: argparse.Namespace, *, mode: str = "dashboard", setup_only: bo
         mode=mode,
         setup_only=setup_only,
         preload=False,
+        ports=None if setup_only else _ports,
     )
     result = app.run()
     if app.load_error is not None:

@@ -7,6 +7,7 @@ cancels a save or a probe, and every failure reaches `_job_changed`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
@@ -22,23 +23,27 @@ from textual.theme import Theme
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
+from fedi_tui.core.errors import FediError
 from fedi_tui.tui import messages
-from fedi_tui.tui.areas import AREA_TITLES, AREAS, screen_class
+from fedi_tui.tui.areas import AREA_TITLES, AREAS, READ_WRITE_AREAS, screen_class
 from fedi_tui.tui.commands import FediCommands, TextualCommands
-from fedi_tui.tui.crashlog import save_crash_log
 from fedi_tui.tui.screens.help import HelpScreen, everywhere, key_rows
 from fedi_tui.tui.screens.loading import LoadingScreen
-from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
+from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
 from fedi_tui.tui.widgets.plansummary import PENDING
 
 if TYPE_CHECKING:
     # the core (pydantic, the state file) is imported after the first frame is drawn
+    from fedi_tui.core.deploy.history import HistoryIndex
     from fedi_tui.core.deploy.recorded import RecordedState
     from fedi_tui.core.probes import Prober
     from fedi_tui.core.state.file import LoadedState
+    from fedi_tui.core.workspace import Workspace
+    from fedi_tui.tui.deployrun import DeploymentController, PortsFactory
+    from fedi_tui.tui.filewatch import StateFileWatch
     from fedi_tui.tui.probing import ProbeView
+    from fedi_tui.tui.records import Records, WorkspaceCache
 
 
 def _area(mode: str) -> Callable[[], Screen[Any]]:
@@ -79,6 +84,10 @@ class FediApp(App[str | None]):
     """The plan summary of the saved state, worked out in a job after every load or save."""
     probes: var[Mapping[str, ProbeView]] = var(dict, init=False)
     """Last connection test per entry ('runtimes/pve-a'); screens watch it."""
+    history: var[HistoryIndex | None] = var(None)
+    """The deployment history (`core.deploy.history`), read with the recorded state."""
+    run_tick: var[int] = var(0)
+    """Bumped whenever the App's deployment moved on; the Deployments area watches it."""
 
     def __init__(
         self,
@@ -92,9 +101,17 @@ class FediApp(App[str | None]):
         themes: list[Theme] | None = None,
         setup_only: bool = False,
         prober: Prober | None = None,
+        ports: PortsFactory | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__()
         self.prober = prober
+        """Runs connection tests (wired by the CLI); None: tests are not available."""
+        self.ports = ports
+        """Builds the adapters for a deployment (wired by the CLI); None: no Apply."""
+        self.clock = clock or time.time
+        """Now, for elapsed times (tests give a fixed one)."""
+        self._deployments: DeploymentController | None = None
         """Runs connection tests (wired by the CLI); None: tests are not available."""
         if loaded is not None:
             self.set_reactive(FediApp.state, loaded)
@@ -104,11 +121,18 @@ class FediApp(App[str | None]):
         self.load_error: FediError | None = None
         """Why the state file could not be opened; the TUI then exits with code 1."""
         self.read_only = read_only
+        if read_only:
+            from fedi_tui.core.readonly import enter_read_only
+
+            enter_read_only()  # the core refuses every write too, whatever the UI offers
         self.start_mode = mode
         self.setup_only = setup_only
         """Started as `fedi-tui setup`: exit once the wizard saved."""
         self.unsaved: dict[str, bool] = {}
         self._remember = remember
+        self._workspaces: WorkspaceCache | None = None
+        self.file_watch: StateFileWatch | None = None
+        """Re-reads the state file when it changes on disk (from the first load on)."""
         self._jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, Callable[[], None]]] = {}
         for t in themes if themes is not None else load_themes():
             self.register_theme(t)
@@ -127,6 +151,7 @@ class FediApp(App[str | None]):
             self._set_recorded(self._read_recorded(self.state))
             self.switch_mode(self.start_mode)
             self.watch_state(self.state)
+            self._watch_file()
             return
         # first frame now; read and validate the file (and import the core) behind it
         self.push_screen(LoadingScreen(self.path))
@@ -147,8 +172,6 @@ class FediApp(App[str | None]):
 
     def watch_state(self, loaded: LoadedState) -> None:
         """Work out the plan summary of the state just loaded or saved."""
-        from fedi_tui.core.views.planline import plan_line
-
         self._drop_stale_probes(loaded)
         self.plan_text = PENDING
 
@@ -156,34 +179,61 @@ class FediApp(App[str | None]):
             if self.state is loaded:  # a newer state has its own job
                 self.plan_text = line
 
-        work = partial(plan_line, loaded.data, loaded.path)
+        def work() -> str:
+            from fedi_tui.core.views.planline import summary_line
+
+            try:
+                workspace = self.workspace(loaded)
+            except FediError as exc:
+                return f"plan: unavailable — {exc}"
+            return summary_line(workspace)
+
         # after the screen has drawn the new state: the plan is the slow part
         self.call_after_refresh(
             self.start_job, work, name="work out the plan", group="plan", done=show
         )
 
+    def workspace(self, loaded: LoadedState | None = None) -> Workspace:
+        """The Workspace of this state (default: the one shown) and the recorded state, made
+        once per change: the plan line, the plan view and Apply share its mapping and
+        rendering. FediError when the recorded state cannot be read. Safe in a thread."""
+        from fedi_tui.tui.records import WorkspaceCache
+
+        if self._workspaces is None:
+            self._workspaces = WorkspaceCache()
+        return self._workspaces.get(loaded if loaded is not None else self.state, self.recorded)
+
     @staticmethod
-    def _read_recorded(loaded: LoadedState) -> RecordedState | FediError:
-        """What fedi-tui recorded as done beside this state file, or why it is unreadable."""
-        from fedi_tui.core.deploy.recorded import load_recorded
-        from fedi_tui.core.state.statedir import state_dir
+    def _read_recorded(loaded: LoadedState) -> Records:
+        from fedi_tui.tui.records import read_records
 
-        try:
-            return load_recorded(state_dir(loaded.path, loaded.spec))
-        except FediError as error:
-            return error
+        return read_records(loaded)
 
-    def _set_recorded(self, recorded: RecordedState | FediError) -> None:
-        if isinstance(recorded, FediError):
-            self.notify(str(recorded), title="Recorded state", severity="error", timeout=10)
-            self.recorded = None
-        else:
-            self.recorded = recorded
+    def _set_recorded(self, records: Records) -> None:
+        from fedi_tui.tui.records import set_records
 
-    def _opened(self, loaded: LoadedState, recorded: RecordedState | FediError) -> None:
+        set_records(self, records)
+
+    def refresh_records(self) -> None:
+        """Read the recorded state and the history again (after a deployment)."""
+        if self.loaded:
+            loaded = self.state
+            work = partial(self._read_recorded, loaded)
+            self.start_job(
+                work, name="read the recorded state", group="records", done=self._set_recorded
+            )
+
+    def _opened(self, loaded: LoadedState, recorded: Records) -> None:
         self._set_recorded(recorded)
         self.state = loaded
         self.switch_mode(self.start_mode)
+        self._watch_file()
+
+    def _watch_file(self) -> None:
+        from fedi_tui.tui.filewatch import StateFileWatch
+
+        if self.file_watch is None:
+            self.file_watch = StateFileWatch(self)
 
     def _cannot_open(self, error: FediError) -> None:
         self.load_error = error
@@ -228,32 +278,9 @@ class FediApp(App[str | None]):
 
     def show_error(self, error: BaseException | None, doing: str) -> None:
         """The one place failures are shown: what happened and what to do, no traceback."""
-        if isinstance(error, StateConflict):
-            body = f"{error}\n\nReload the file now? Unsaved edits here are dropped."
-            modal = ConfirmModal("The file changed on disk", body, yes="Reload", no="Keep editing")
+        from fedi_tui.tui.errorview import show_error
 
-            def answer(reload: bool | None) -> None:
-                if reload:
-                    self.post_message(messages.ReloadState())
-
-            self.push_screen(modal, answer)
-        elif isinstance(error, InvalidState):
-            problems = "\n".join(p.format(error.path) for p in error.problems)
-            body = f"{problems}\n\nNothing was written. Correct the values and save again."
-            self.push_screen(MessageModal(f"Not saved: {doing}", body))
-        elif isinstance(error, LockHeld):
-            self.notify(
-                f"{error}. Try again in a moment.", title=f"{doing}: busy", severity="error"
-            )
-        elif isinstance(error, FediError):
-            self.notify(str(error), title=f"{doing} failed", severity="error", timeout=10)
-        else:
-            where = save_crash_log(error)
-            body = (
-                f"{doing} failed with an internal error "
-                f"({type(error).__name__}). {where}\nPlease report it. Nothing else was changed."
-            )
-            self.push_screen(MessageModal("Internal error", body))
+        show_error(self, error, doing)
 
     # --- requests from screens --------------------------------------------------
 
@@ -279,11 +306,11 @@ class FediApp(App[str | None]):
     def _reload(self) -> None:
         from fedi_tui.core.state.file import load_state
 
-        def read() -> tuple[LoadedState, RecordedState | FediError]:
+        def read() -> tuple[LoadedState, Records]:
             new = load_state(self.path)
             return new, self._read_recorded(new)
 
-        def reloaded(result: tuple[LoadedState, RecordedState | FediError]) -> None:
+        def reloaded(result: tuple[LoadedState, Records]) -> None:
             new, recorded = result
             self.unsaved.clear()
             self._set_recorded(recorded)
@@ -315,6 +342,45 @@ class FediApp(App[str | None]):
         if len(kept) != len(self.probes):
             self.probes = kept
 
+    # --- the deployment ---------------------------------------------------------
+
+    @property
+    def deployments(self) -> DeploymentController:
+        """The App's deployment (made on first use; it outlives every screen)."""
+        if self._deployments is None:
+            from fedi_tui.tui.deployrun import DeploymentController
+
+            self._deployments = DeploymentController(self, self.ports)
+        return self._deployments
+
+    def on_unmount(self) -> None:
+        """Going away with a deployment still running (a test's end, a lost terminal):
+        stop it the Ctrl+C way rather than leave its thread half-way."""
+        if self._deployments is not None:
+            self._deployments.stop(timeout=30)
+
+    @on(messages.ApplyPlan)
+    def _apply(self, request: messages.ApplyPlan) -> None:
+        self.deployments.start(request.workspace, request.planned)
+
+    @on(messages.CancelDeployment)
+    def _cancel_deployment(self) -> None:
+        self.deployments.cancel()
+
+    @on(messages.DeploymentProgressed)
+    def _deployment_progressed(self) -> None:
+        self.deployments.drain()
+
+    @on(messages.DeploymentStarted)
+    def _deployment_started(self) -> None:
+        self.refresh_records()  # the history lists the run from its start
+
+    @on(messages.DeploymentEnded)
+    def _deployment_ended(self) -> None:
+        self.refresh_records()  # what the run did is recorded: a new plan, a new history
+        if self.deployments.exit_after_run:
+            self.exit()
+
     @on(messages.EditsPending)
     def _edits_pending(self, event: messages.EditsPending) -> None:
         self.unsaved[event.source] = event.pending
@@ -337,8 +403,14 @@ class FediApp(App[str | None]):
             event.prevent_default()
             focused.post_message(events.Key(event.key, event.character))
 
+    def areas(self) -> tuple[tuple[str, str, str], ...]:
+        """(key, mode, title) of the areas this session offers: read-only has no setup."""
+        return tuple(a for a in AREAS if not (self.read_only and a[1] in READ_WRITE_AREAS))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "area":
+            if self.read_only and parameters and parameters[0] in READ_WRITE_AREAS:
+                return False  # absent: the whole area is for changing the state file
             # `fedi-tui setup` is the wizard alone; and no area switches under a dialog
             return not self.setup_only and not isinstance(self.screen, ModalScreen)
         if action == "plan":
@@ -360,7 +432,14 @@ class FediApp(App[str | None]):
             return
         view = PlanScreen()
         self.push_screen(view)
-        work = partial(plan_text, self.state)
+        loaded = self.state
+
+        def work() -> str:
+            try:
+                return plan_text(self.workspace(loaded))
+            except FediError as exc:
+                return f"No plan: {exc}"
+
         self.start_job(work, name="work out the plan", group="plan-view", done=view.show)
 
     async def action_area(self, mode: str) -> None:
@@ -383,6 +462,9 @@ class FediApp(App[str | None]):
         self.push_screen(HelpScreen(area, here, everywhere(setup_only=self.setup_only), generic))
 
     async def action_quit(self) -> None:
+        if self._deployments is not None and self._deployments.running:
+            self._deployments.ask_before_quit()
+            return
         pending = sorted(
             AREA_TITLES.get(source, source) for source, yes in self.unsaved.items() if yes
         )

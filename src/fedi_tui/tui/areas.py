@@ -1,4 +1,4 @@
-"""The five top-level areas: their keys, names and screens (imported when first visited)."""
+"""The top-level areas: their keys, names and screens (imported when first visited)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ AREAS: tuple[tuple[str, str, str], ...] = (
     ("3", "runtimes", "Runtimes"),
     ("4", "setup", "Setup"),
     ("5", "nix", "Nix"),
+    ("6", "deployments", "Deploy"),
 )
 """(key, mode, title) of each area, in nav-bar order."""
+
+READ_WRITE_AREAS = frozenset({"setup"})
+"""Areas that exist only to change the state file: absent in read-only mode."""
 
 AREA_TITLES = {mode: label for _, mode, label in AREAS}
 
@@ -25,6 +29,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "runtimes": ("fedi_tui.tui.screens.runtimes", "RuntimesScreen"),
     "setup": ("fedi_tui.tui.screens.setup", "SetupScreen"),
     "nix": ("fedi_tui.tui.screens.nixpreview", "NixScreen"),
+    "deployments": ("fedi_tui.tui.screens.deployments", "DeploymentsScreen"),
 }
 """Mode → (module, class) of its screen; imported on first use so start-up stays fast."""
 

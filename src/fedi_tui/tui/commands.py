@@ -17,7 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.system_commands import SystemCommandsProvider
 
 from fedi_tui.tui import messages
-from fedi_tui.tui.areas import AREAS, screen_class
+from fedi_tui.tui.areas import screen_class
 
 if TYPE_CHECKING:
     from fedi_tui.tui.app import FediApp
@@ -55,16 +55,14 @@ class FediCommands(Provider):
             binding = active.binding
             if active.node is not screen or not self._wanted(binding, seen):
                 continue
+            if not active.enabled:
+                continue
             key = app.get_key_display(binding)
-            if active.enabled:
-                run = partial(app.call_later, app.run_action, binding.action, active.node)
-                commands.append((binding.description, f"key: {key}", run))
-            else:
-                note = "disabled in read-only mode"
-                commands.append((f"{binding.description} (read-only)", note, lambda: None))
+            run = partial(app.call_later, app.run_action, binding.action, active.node)
+            commands.append((binding.description, f"key: {key}", run))
         here = getattr(screen, "AREA", None) if isinstance(screen, AreaScreen) else None
         if not app.setup_only:
-            for _, mode, title in AREAS:
+            for _, mode, title in app.areas():
                 if mode != here:
                     commands += self._area_commands(app, mode, title)
         commands += self._app_commands(app)
@@ -74,6 +72,8 @@ class FediCommands(Provider):
     def _wanted(binding: Binding, seen: set[str]) -> bool:
         if not binding.description or binding.system or binding.action in _NOT_COMMANDS:
             return False
+        if binding.action.startswith("show_tab("):
+            return False  # which tab of an area: a key, not a command
         if binding.action in seen:
             return False
         seen.add(binding.action)
@@ -93,8 +93,7 @@ class FediCommands(Provider):
                 key = binding.key.split(",")[0]
                 name = f"{title}: {binding.description}"
                 if app.read_only and binding.action in cls.EDIT_ACTIONS:
-                    yield f"{name} (read-only)", "disabled in read-only mode", lambda: None
-                    continue
+                    continue  # absent, not offered and refused
                 go = partial(_go_and_run, app, mode, binding.action)
                 yield name, f"in {title} (key {key} there)", go
 
@@ -106,7 +105,7 @@ class FediCommands(Provider):
                 "the steps and the summary, as `fedi-tui plan` prints them",
                 partial(app.run_action, "plan"),
             )
-            for key, mode, label in AREAS:
+            for key, mode, label in app.areas():
                 yield f"Go to {label}", f"key: {key}", partial(app.switch_mode, mode)
             yield (
                 "Reload the state file",

@@ -8,14 +8,17 @@ watch (attributes down, messages up).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:  # the TUI draws its first frame before the core is imported
+    from fedi_tui.core.deploy.pipeline import Planned
     from fedi_tui.core.probes import ProbeReport
     from fedi_tui.core.state.file import LoadedState
     from fedi_tui.core.state.tomledit import Edit
+    from fedi_tui.core.workspace import Workspace
 
 
 class SaveEdits(Message):
@@ -70,3 +73,38 @@ class StateSaved(Message):
         super().__init__()
         self.what = what
         self.loaded = loaded
+
+
+class ApplyPlan(Message):
+    """Run this plan (the person confirmed it); the App's deployment controller runs it."""
+
+    def __init__(self, workspace: Workspace, planned: Planned) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.planned = planned
+
+
+class CancelDeployment(Message):
+    """Stop the running deployment, as Ctrl+C stops `fedi-tui apply` (confirmed first)."""
+
+
+class DeploymentStarted(Message):
+    """The App's deployment has its id and log file (the lock is held)."""
+
+    def __init__(self, deployment: str, log_path: Path) -> None:
+        super().__init__()
+        self.deployment = deployment
+        self.log_path = log_path
+
+
+class DeploymentProgressed(Message):
+    """Events of the running deployment are waiting to be taken (one message per batch)."""
+
+
+class DeploymentEnded(Message):
+    """The App's deployment is over (or could not start: then `deployment` is None)."""
+
+    def __init__(self, deployment: str | None, log_path: Path | None) -> None:
+        super().__init__()
+        self.deployment = deployment
+        self.log_path = log_path

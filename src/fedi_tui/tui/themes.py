@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -10,10 +9,9 @@ from typing import Any
 
 from textual.theme import Theme
 
-from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.shipped import themes_dir
-from fedi_tui.core.userdirs import user_dirs
+from fedi_tui.tui.settings import read_settings, remember_setting
 
 DEFAULT_THEME = "fedi-dark"
 HIGH_CONTRAST = "fedi-high-contrast"
@@ -40,26 +38,11 @@ def load_themes(directory: Path | None = None) -> list[Theme]:
     return out
 
 
-def _settings_path() -> Path:
-    return user_dirs().config / "tui.toml"
-
-
 def remembered_theme() -> str | None:
-    try:
-        data = tomllib.loads(_settings_path().read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-    theme = data.get("theme")
+    theme = read_settings().get("theme")
     return theme if isinstance(theme, str) else None
 
 
 def remember_theme(name: str) -> None:
-    """Store the choice for the next start; a failure to write is not worth an error."""
-    path = _settings_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(
-            path, f"# fedi-tui settings, written by fedi-tui\ntheme = {json.dumps(name)}\n".encode()
-        )
-    except OSError:
-        pass
+    """Store the choice for the next start (the settings file's other keys are kept)."""
+    remember_setting("theme", name)

@@ -24,6 +24,7 @@ import requests
 
 from fedi_tui.adapters.tcpconnect import target_of
 from fedi_tui.adapters.tls import Trust, explain_transport, https_session, trust_of
+from fedi_tui.core.deploy.ports import StorageError
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import GarageStorageSpec
 from fedi_tui.core.text import visible_line
@@ -41,13 +42,13 @@ PIN_HOWTO = (
 )
 
 
-class GarageError(FediError):
+class GarageError(StorageError):
     """A Garage admin API call failed; ``reason``, ``status`` and ``code`` say how."""
 
     def __init__(
         self, message: str, *, reason: Reason, status: int | None = None, code: str = ""
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=reason)
         self.reason: Reason = reason
         self.status = status
         self.code = code

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
+from fedi_tui.adapters.s3.bucket import S3Bucket
 from fedi_tui.adapters.s3.transport import S3Transport
 from fedi_tui.core.deploy.ports import BucketUsage, ObjectStore
 from fedi_tui.core.errors import FediError
@@ -166,6 +167,12 @@ class S3Objects:
                 f"on {bucket} away (`garage bucket deny --read --write --owner {bucket} --key "
                 f"{key_id}`) before the application uses it"
             )
+
+    # --- data -------------------------------------------------------------------
+
+    def bucket(self, bucket: str, access_key_id: str, secret: SecretStr) -> S3Bucket:
+        """One bucket's objects with this key (list, head, get, put; backup and migration)."""
+        return S3Bucket(self._transport, bucket, access_key_id, secret.get_secret_value())
 
     # --- usage ------------------------------------------------------------------
 

@@ -98,6 +98,28 @@ class BucketNeed:
 
 
 @dataclass(frozen=True)
+class DataNeed:
+    """Where an app keeps its data on its machine, for backup, restore and migration.
+
+    The names are those the upstream NixOS module uses by default (which the `fediversity`
+    modules keep): its PostgreSQL database, and the systemd units that write to the
+    database or the bucket, stopped while data is restored or frozen for a migration.
+    Unit names may be systemctl patterns (`mastodon-sidekiq-*.service`).
+    """
+
+    database: str | None = None
+    """The app's PostgreSQL database (None: it has none)."""
+    stop_units: tuple[str, ...] = ()
+    """Units stopped, in this order, before its data is restored or copied."""
+    start_units: tuple[str, ...] = ()
+    """Units started again afterwards (default: `stop_units`)."""
+
+    @property
+    def units_to_start(self) -> tuple[str, ...]:
+        return self.start_units or self.stop_units
+
+
+@dataclass(frozen=True)
 class Requirements:
     """What one application instance needs from the provider."""
 
@@ -114,6 +136,8 @@ class Requirements:
     public_buckets: tuple[str, ...]
     secrets: tuple[SecretNeed, ...]
     health_url: str
+    data: DataNeed = DataNeed()
+    """Its database and the units that write data (backup, restore, migration)."""
 
 
 def camel(name: str) -> str:
@@ -157,8 +181,19 @@ AdminCommands = Callable[
 """(options, requirements, the instance's secret files by name) → its post-deploy settings."""
 
 
+HostChange = Callable[["AppOptions", "Requirements", str], tuple[AdminCommand, ...]]
+"""(options, requirements on the new domain, the old domain) → the app's documented
+host-change procedure, run on its machine after a migration that changes the domain."""
+
+
 def _no_admin_commands(
     options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
+    return ()
+
+
+def _no_host_change(
+    options: AppOptions, req: Requirements, old_domain: str
 ) -> tuple[AdminCommand, ...]:
     return ()
 
@@ -180,8 +215,12 @@ class AppModule:
     postgresql: bool = True
     redis: bool = True
     health_path: str = "/"
+    data: DataNeed = DataNeed()
+    """Where its data lives on the machine (database, units to stop for a restore)."""
     admin: AdminCommands = _no_admin_commands
     """The post-deploy settings (see `AdminCommand`) for an instance's options."""
+    host_change: HostChange = _no_host_change
+    """Its documented procedure for a new domain (see `HostChange`)."""
 
     def admin_commands(
         self, options: AppOptions, req: Requirements, secrets: Mapping[str, str]
@@ -212,4 +251,5 @@ class AppModule:
             public_buckets=public,
             secrets=self.secrets,
             health_url=f"https://{domain}{self.health_path}",
+            data=self.data,
         )

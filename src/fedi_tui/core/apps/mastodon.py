@@ -11,6 +11,7 @@ from fedi_tui.core.apps.base import (
     AppModule,
     AppOptions,
     BucketNeed,
+    DataNeed,
     Requirements,
     SecretNeed,
     SizePreset,
@@ -62,6 +63,17 @@ def admin_commands(
     return tuple(commands)
 
 
+def host_change(
+    options: AppOptions, req: Requirements, old_domain: str
+) -> tuple[AdminCommand, ...]:
+    """Mastodon's documented steps after its web domain changed: the cached pages and
+    preview cards still name the old host, and the search index holds old URLs."""
+    return (
+        AdminCommand(f"clear the cache of {old_domain}", (TOOTCTL, "cache", "clear")),
+        AdminCommand("rebuild the search index", (TOOTCTL, "search", "deploy")),
+    )
+
+
 MASTODON = AppModule(
     name="mastodon",
     title="Mastodon",
@@ -69,8 +81,18 @@ MASTODON = AppModule(
     options=MastodonOptions,
     secrets=(SecretNeed("secret-key-base", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
+    data=DataNeed(
+        database="mastodon",
+        stop_units=(
+            "mastodon-web.service",
+            "mastodon-streaming-*.service",
+            "mastodon-sidekiq-*.service",
+        ),
+        start_units=("mastodon.target",),
+    ),
     health_path="/health",
     admin=admin_commands,
+    host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=6, disk_gib=30, s3_quota_gib=200),

@@ -166,6 +166,39 @@ class RunFinished(Event):
         )  # type: ignore[return-value]
 
 
+TransferPart = Literal["database", "objects", "secrets", "configuration"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferProgress(StepEvent):
+    """Data moved so far by a backup, restore or migration step (emitted every so often and
+    once at the end, `final`). `what` names the database or bucket; totals are 0 when not
+    known in advance (a database dump's size)."""
+
+    part: TransferPart
+    what: str
+    bytes: int
+    objects: int = 0
+    total_bytes: int = 0
+    total_objects: int = 0
+    skipped: int = 0
+    """Objects left out because they were verified before (a resumed copy)."""
+    seconds: float = 0.0
+    final: bool = False
+
+    @property
+    def level(self) -> Level:
+        return "info" if self.final else "debug"
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.bytes / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def objects_per_second(self) -> float:
+        return self.objects / self.seconds if self.seconds > 0 else 0.0
+
+
 EventSink = Callable[[Event], None]
 """A consumer of events. It must not block: the TUI posts a message, the log writer
 appends a line."""

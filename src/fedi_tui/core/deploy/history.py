@@ -168,6 +168,19 @@ class HistoryWriter:
         self._file.close()
 
 
+def process_alive(pid: int) -> bool:
+    """Whether the process that writes a log (RunStarted.pid) still runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's run: it exists
+        return True
+    return True
+
+
 def read_log(path: Path) -> Iterator[Event]:
     """Every event of a finished (or running) deployment's log."""
     try:

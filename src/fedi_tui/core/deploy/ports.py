@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from pydantic import SecretStr
 
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.portability.ports import BucketObjects, ByteSink, ByteSource
 
 Stream = Literal["stdout", "stderr"]
 LineSink = Callable[[Stream, str], None]
@@ -57,6 +58,28 @@ class MachineShell(Protocol):
         Returns the exit status (minus the signal number when killed). With
         `check`, a non-zero status raises FediError with the last lines of
         stderr. Cancelling stops the remote command.
+        """
+        ...
+
+    async def stream_out(
+        self, argv: Sequence[str], sink: ByteSink, *, on_line: LineSink | None = None
+    ) -> int:
+        """Run a command and hand its stdout, as raw bytes, to `sink` as it arrives.
+
+        stderr lines go to `on_line` (as "stderr"). A non-zero exit raises FediError with
+        the last lines of stderr; cancelling (or `sink` raising) stops the remote command.
+        Returns the number of bytes received.
+        """
+        ...
+
+    async def stream_in(
+        self, argv: Sequence[str], source: ByteSource, *, on_line: LineSink | None = None
+    ) -> int:
+        """Run a command feeding its stdin from `source` (EOF when `source` ends).
+
+        Its stdout and stderr lines go to `on_line`. A non-zero exit raises FediError with
+        the last lines of stderr; cancelling (or `source` raising) stops the remote command.
+        Returns the number of bytes sent.
         """
         ...
 
@@ -133,6 +156,14 @@ class BucketUsage:
     quota_bytes: int | None
 
 
+class StorageError(FediError):
+    """A storage admin call failed; ``reason`` says how ('missing': the bucket or key is gone)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class StorageAdmin(Protocol):
     """Administration of one storage cluster (Garage admin API v2). Idempotent operations."""
 
@@ -203,6 +234,10 @@ class ObjectStore(Protocol):
         key, then revokes and deletes the key, then deletes the bucket. Returns how many
         objects were deleted.
         """
+        ...
+
+    def bucket(self, bucket: str, access_key_id: str, secret: SecretStr) -> BucketObjects:
+        """The data of one bucket, reached with the application's key (no call is made yet)."""
         ...
 
     async def close(self) -> None: ...
@@ -333,8 +368,26 @@ class Hypervisor(Protocol):
     def close(self) -> Awaitable[None]: ...
 
 
+# --- DNS (migration) ------------------------------------------------------------------
+
+
+class Resolver(Protocol):
+    """Asks one DNS resolver: the address the provider configured, nothing else."""
+
+    address: str
+    """`ADDR:PORT`, for messages."""
+
+    async def lookup(self, name: str, rtype: str) -> tuple[str, ...]:
+        """The answers (addresses) for `name`; () for no such name or no record."""
+        ...
+
+
 async def _nothing_to_close() -> None:
     return None
+
+
+def _no_resolver(address: str) -> Resolver:
+    raise FediError("no DNS client is wired into this run; use `fedi-tui migrate`")
 
 
 @dataclass(frozen=True)
@@ -352,3 +405,6 @@ class Ports:
     hypervisors: Callable[[str], Hypervisor]
     close: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
     """Closes whatever the factories made (the engine's caller awaits it at the end)."""
+    resolver: Callable[[str], Resolver] = field(default=_no_resolver)
+    """Makes the client of a DNS resolver `ADDR:PORT` (a migration's DNS phase; FediError
+    when it is not one)."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.readonly import refuse_writes
 
 RECORDED_SCHEMA = 1
 FILE_NAME = "recorded.json"
@@ -137,5 +138,6 @@ def dump_recorded(recorded: RecordedState) -> str:
 
 
 def save_recorded(state_dir: Path, recorded: RecordedState) -> None:
+    refuse_writes(f"write the recorded state in {state_dir}")
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(state_dir / FILE_NAME, dump_recorded(recorded).encode("utf-8"), mode=0o600)

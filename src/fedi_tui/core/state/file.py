@@ -20,6 +20,7 @@ from typing import Any
 from fedi_tui.core.apps.base import AppModule
 from fedi_tui.core.atomicfile import write_atomic
 from fedi_tui.core.errors import FediError, InvalidState, Problem, SchemaTooNew, StateConflict
+from fedi_tui.core.readonly import refuse_writes
 from fedi_tui.core.state.lock import state_lock
 from fedi_tui.core.state.model import StateSpec, TomlPath, validate_data
 from fedi_tui.core.state.schema import upgrade_edits
@@ -215,6 +216,7 @@ def save_state(
     StateConflict if the file changed on disk since it was loaded.
     """
     path = loaded.path
+    refuse_writes(f"save {path}")
     edits = [*loaded.pending_upgrade, *edits]
     try:
         expected = apply_to_data(loaded.data, edits)
@@ -258,6 +260,7 @@ def update_state(
     apps: Mapping[str, AppModule] | None = None,
 ) -> LoadedState:
     """Read-modify-write under one lock hold: load, compute edits, save."""
+    refuse_writes(f"save {path}")
     with state_lock(path, lock_timeout):
         loaded = load_state(path, apps)
         return save_state(loaded, change(loaded), lock_timeout=lock_timeout, apps=apps)

@@ -17,6 +17,7 @@ from fedi_tui.core.deploy.events import (
     StepFinished,
     StepPhase,
     StepStarted,
+    TransferProgress,
 )
 from fedi_tui.core.errors import FediError
 
@@ -71,7 +72,35 @@ def describe(event: Event) -> str:
         return f"SANDBOX (nothing here is real) — {started}" if event.sandbox else started
     if isinstance(event, RunFinished):
         return f"deployment {event.deployment} {event.outcome}: {event.message}"
+    if isinstance(event, TransferProgress):
+        return describe_transfer(event)
     return type(event).__name__
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def describe_transfer(event: TransferProgress) -> str:
+    """`objects coop-mastodon: 120/400 objects, 3.2/9.0 MiB, 1.1 MiB/s, 40 objects/s`."""
+    parts = []
+    if event.part == "objects" or event.total_objects or event.objects:
+        of = f"/{event.total_objects}" if event.total_objects else ""
+        parts.append(f"{event.objects}{of} {'objects' if event.part == 'objects' else 'files'}")
+    of = f"/{_size(event.total_bytes)}" if event.total_bytes else ""
+    parts.append(f"{_size(event.bytes)}{of}")
+    if event.seconds > 0:
+        parts.append(f"{_size(event.bytes_per_second)}/s")
+        if event.part == "objects":
+            parts.append(f"{event.objects_per_second:.0f} objects/s")
+    if event.skipped:
+        parts.append(f"{event.skipped} verified before, skipped")
+    done = " done" if event.final else ""
+    return f"{event.part} {event.what}{done}: " + ", ".join(parts)
 
 
 def row(event: Event) -> LogRow:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedi_tui.core.apps.registry import installed_apps
+from fedi_tui.core.deploy.configuration import Configuration
+from fedi_tui.core.deploy.history import HistoryIndex
 from fedi_tui.core.deploy.mapping import map_resources
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.model import StateSpec
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
+from fedi_tui.core.views.history import last_runs
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,9 @@ class Overview:
     operators: tuple[OperatorRow, ...]
 
 
-def _per_node(
-    spec: StateSpec, recorded: RecordedState
-) -> dict[tuple[str, str], tuple[Resources, int]]:
+def _per_node(config: Configuration | None) -> dict[tuple[str, str], tuple[Resources, int]]:
     """(runtime, node) → resources placed there and machine count; {} if placement fails."""
-    try:
-        config = map_resources(spec, recorded)
-    except FediError:
+    if config is None:
         return {}
     out: dict[tuple[str, str], tuple[Resources, int]] = {}
     for m in config.machines:
@@ -113,7 +112,35 @@ def deployment_status(recorded: RecordedState, operator: str) -> str:
     return "deployed" if all(m.healthy for m in machines) else "unhealthy"
 
 
-def overview(spec: StateSpec, recorded: RecordedState | None = None) -> Overview:
+def _machines_of(
+    spec: StateSpec, recorded: RecordedState, config: Configuration | None
+) -> dict[str, set[str]]:
+    """Operator → the names of its machines, placed now or recorded."""
+    out: dict[str, set[str]] = {op: set() for op in spec.operators}
+    placed = [(m.name, m.operators) for m in (config.machines if config else ())]
+    for name, operators in [*((n, r.operators) for n, r in recorded.machines.items()), *placed]:
+        for op in operators:
+            out.setdefault(op, set()).add(name)
+    return out
+
+
+def _deployed(last: str | None, recorded: RecordedState, operator: str) -> str:
+    if last is None or last == "never":
+        return deployment_status(recorded, operator)  # no history (yet, or lost)
+    return last
+
+
+def overview(
+    spec: StateSpec, recorded: RecordedState | None = None, history: HistoryIndex | None = None
+) -> Overview:
+    """`history` (the deployment index) gives each operator's last run; without it the
+    recorded state says whether its machines are deployed."""
+    recorded = recorded or RecordedState()
+    try:
+        config: Configuration | None = map_resources(spec, recorded)
+    except FediError:
+        config = None
+    last = last_runs(history, _machines_of(spec, recorded, config)) if history else {}
     modules = installed_apps()
     placed: dict[str, Resources] = {name: Resources() for name in spec.runtimes}
     users: dict[str, int] = dict.fromkeys(spec.runtimes, 0)
@@ -142,10 +169,10 @@ def overview(spec: StateSpec, recorded: RecordedState | None = None) -> Overview
                 op.runtime,
                 tuple(enabled),
                 tuple(disabled),
-                deployment_status(recorded or RecordedState(), op_id),
+                _deployed(last.get(op_id), recorded, op_id),
             )
         )
-    per_node = _per_node(spec, recorded or RecordedState())
+    per_node = _per_node(config)
     runtimes = []
     for name, rt in spec.runtimes.items():
         if isinstance(rt, ProxmoxRuntimeSpec):

@@ -20,7 +20,8 @@ class AreaScreen(Screen[None]):
 
     AREA: ClassVar[str] = ""
     EDIT_ACTIONS: ClassVar[frozenset[str]] = frozenset()
-    """Actions that change the state file: disabled (and shown so) in read-only mode."""
+    """Actions that change anything (the state file, a deployment): in read-only mode they
+    are absent — from the footer, the help, the palette — and pressing their key does nothing."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
     ]
@@ -49,9 +50,7 @@ class AreaScreen(Screen[None]):
         """Show this state (called at mount and after every save or reload)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.EDIT_ACTIONS and self.fedi.read_only:
-            return None
-        return True
+        return not (action in self.EDIT_ACTIONS and self.fedi.read_only)
 
     def action_back(self) -> None:
         """Esc: from a field (or the preview) back to the area's list; from there, home."""

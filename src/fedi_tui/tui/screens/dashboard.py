@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,9 +16,13 @@ from textual.widgets import Footer, Static
 from fedi_tui.core.state.file import LoadedState
 from fedi_tui.core.views.overview import Resources, overview
 from fedi_tui.tui.screens.base import AreaScreen
+from fedi_tui.tui.storagehealth import REFRESH_SECONDS, ask_storage_health
 from fedi_tui.tui.widgets.capacity import capacity_bar
 from fedi_tui.tui.widgets.filtertable import Cell, FilterTable
 from fedi_tui.tui.widgets.plansummary import PlanSummary
+
+if TYPE_CHECKING:
+    from fedi_tui.core.views.storagestatus import StorageReport
 
 
 class DashboardScreen(AreaScreen):
@@ -28,6 +35,8 @@ class DashboardScreen(AreaScreen):
         Binding("p", "plan", "Plan"),
     ]
     EDIT_ACTIONS = frozenset({"setup"})
+    _storage_health: Mapping[str, StorageReport] = MappingProxyType({})
+    """The last answer of each storage (the health column), by name."""
 
     def compose(self) -> ComposeResult:
         yield self.nav_bar()
@@ -51,7 +60,18 @@ class DashboardScreen(AreaScreen):
         super().on_mount()
         self.watch(self.app, "theme", lambda _t: self.show_state(self.fedi.state), init=False)
         self.watch(self.app, "recorded", lambda _r: self.show_state(self.fedi.state), init=False)
+        self.watch(self.app, "history", lambda _h: self.show_state(self.fedi.state), init=False)
         self.query_one("#operators", FilterTable).focus_table()
+        self.watch(self.app, "state", lambda _s: self._ask_storage(), init=False)
+        self._ask_storage()  # a job: the first frame does not wait for it
+        self.set_interval(REFRESH_SECONDS, self._ask_storage)
+
+    def _ask_storage(self) -> None:
+        ask_storage_health(self.fedi, self._show_storage_health)
+
+    def _show_storage_health(self, reports: Mapping[str, StorageReport]) -> None:
+        self._storage_health = reports
+        self.show_state(self.fedi.state)
 
     def show_state(self, loaded: LoadedState) -> None:
         spec = loaded.spec
@@ -59,7 +79,7 @@ class DashboardScreen(AreaScreen):
         self.query_one("#provider", Static).update(
             f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
         )
-        view = overview(spec, self.fedi.recorded)
+        view = overview(spec, self.fedi.recorded, self.fedi.history)
         rows: list[tuple[str, tuple[Cell, ...]]] = []
         for r in view.runtimes:
             kind = r.kind if r.kind == "nixos" else f"pve×{r.nodes}"
@@ -80,7 +100,10 @@ class DashboardScreen(AreaScreen):
         self.query_one("#runtimes", FilterTable).set_rows(rows)
         self.query_one("#storage", FilterTable).set_rows(
             [
-                (s.name, (s.name, s.endpoint, s.trust, f"{s.quota_gib:,} GiB", "unknown"))
+                (
+                    s.name,
+                    (s.name, s.endpoint, s.trust, f"{s.quota_gib:,} GiB", self._health(s.name)),
+                )
                 for s in view.storage
             ]
         )
@@ -98,6 +121,12 @@ class DashboardScreen(AreaScreen):
                 for o in view.operators
             ]
         )
+
+    def _health(self, storage: str) -> Cell:
+        report = self._storage_health.get(storage)
+        if report is None:
+            return "asking…" if self.fedi.ports is not None else "unknown"
+        return Text(report.summary, style="" if report.ok else "bold red")
 
     def _bars(self, placed: Resources, total: Resources | None) -> tuple[Cell, Cell, Cell]:
         colors = self.app.theme_variables

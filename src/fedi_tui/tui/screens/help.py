@@ -16,7 +16,7 @@ Row = tuple[str, str, str]
 """(keys, what it does, where it works)."""
 
 EVERYWHERE: tuple[Row, ...] = (
-    ("1 … 5", "go to an area (when not typing in a field)", "everywhere"),
+    ("1 … 6", "go to an area (when not typing in a field)", "everywhere"),
     ("q", "quit (when no text field has focus)", "everywhere"),
     ("ctrl+q / ctrl+c", "quit; asks first if edits are not saved", "everywhere"),
     ("ctrl+p", "command palette: every action, themes", "everywhere"),
@@ -32,7 +32,7 @@ def everywhere(*, setup_only: bool) -> list[Row]:
     """fedi-tui's own keys that work on every screen (`fedi-tui setup` has no areas)."""
     if not setup_only:
         return list(EVERYWHERE)
-    rows = [row for row in EVERYWHERE if row[0] != "1 … 5"]
+    rows = [row for row in EVERYWHERE if row[0] != "1 … 6"]
     return [
         ("escape", "leave the guided setup (asks first)", "everywhere")
         if keys == "escape"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from fedi_tui.tui.areas import AREAS
+from fedi_tui.tui.areas import AREAS, READ_WRITE_AREAS
 
 
 class NavBar(Static):
@@ -47,16 +47,18 @@ class NavBar(Static):
         key_style = f"bold {variables.get('accent', 'yellow')}"
         here_style = f"bold reverse {variables.get('primary', 'blue')}"
         line = Text(" fedi-tui ", style="bold")
-        if self.sandbox:
-            line.append(" SANDBOX ", style=f"bold reverse {variables.get('warning', 'yellow')}")
+        if self.sandbox:  # first, like READ-ONLY, so no terminal is too narrow to show it
+            line.append(" SANDBOX ", style=f"bold reverse {variables.get('error', 'red')}")
+        if self.read_only:  # first, so no terminal is too narrow to show it
+            line.append(" READ-ONLY ", style=f"bold reverse {variables.get('warning', 'yellow')}")
         if self.only is not None:
             line.append(" ")
             line.append(f" {self.only} ", style=here_style)
         for key, mode, label in AREAS if self.only is None else ():
+            if self.read_only and mode in READ_WRITE_AREAS:
+                continue
             line.append(" ")
             line.append(key, style=key_style)
             line.append(f" {label} ", style=here_style if mode == self.current else "")
         line.append(f"  {self.file_name}", style="dim")
-        if self.read_only:
-            line.append("  READ-ONLY", style=f"bold {variables.get('warning', 'yellow')}")
         return line

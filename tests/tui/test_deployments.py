@@ -1,0 +1,198 @@
+"""Deployments area against real loopback hosts (sshd + fake nixos-rebuild): plan → confirm →
+apply from the TUI, rows moving through their states, lines while the switch still runs,
+the run surviving area switches, cancel, history and the dashboard's "deployed" column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from fedi_tui.core.deploy.history import load_index
+from fedi_tui.core.views.history import day
+from fedi_tui.tui.app import FediApp
+from fedi_tui.tui.screens.dashboard import DashboardScreen
+from fedi_tui.tui.screens.deployments import DeploymentsScreen
+from fedi_tui.tui.screens.logs import LogsScreen
+from fedi_tui.tui.screens.modals import ConfirmModal
+from fedi_tui.tui.widgets.filtertable import FilterTable
+from tests.deploy.conftest import deploy_hosts, health, write_state
+from tests.fixtures.deployhosts import DeployHost
+from tests.tui.conftest import AppFactory
+from tests.tui.helpers import screen_text
+
+__all__ = ["deploy_hosts", "health"]
+
+HostFactory = Callable[..., DeployHost]
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+
+async def until(pilot: Pilot[object], what: str, check: Callable[[], bool]) -> None:
+    """Let the app run until `check()` holds (a deployment moves at its own pace)."""
+    for _ in range(600):  # 60 s of app time at most
+        if check():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")
+
+
+def state_of(app: FediApp, machine: str) -> str | None:
+    progress = app.deployments.progress
+    if progress is None or machine not in progress.machines:
+        return None
+    return progress.machines[machine].state
+
+
+async def open_plan(pilot: Pilot[object]) -> DeploymentsScreen:
+    await pilot.press("6")
+    screen = pilot.app.screen
+    assert isinstance(screen, DeploymentsScreen)
+    await until(pilot, "the plan is shown", lambda: screen.view is not None)
+    return screen
+
+
+async def confirm_apply(pilot: Pilot[object]) -> None:
+    await pilot.press("a")
+    await until(pilot, "the question", lambda: isinstance(pilot.app.screen, ConfirmModal))
+    assert "Apply this plan?" in screen_text(pilot.app)
+    await pilot.press("y")
+
+
+async def test_apply_from_the_tui_follows_every_machine(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    first, second = deploy_hosts(), deploy_hosts()
+    path = write_state(tmp_path, [first, second])
+    second.tell("hold-switch")
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_plan(pilot)
+        assert screen.view is not None and screen.view.can_apply
+        text = screen_text(app)
+        assert "host1  (host1, 127.0.0.10)" in text and "configuration.nix (new)" in text
+        # asked first: No leaves everything as it was
+        await pilot.press("a")
+        await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.deployments.progress is None and first.generation() == 0
+
+        seen: dict[str, list[str]] = {"host1": [], "host2": []}
+
+        def follow(_batch: object) -> None:
+            for name, states in seen.items():
+                state = state_of(app, name)
+                if state is not None and (not states or states[-1] != state):
+                    states.append(state)
+
+        app.deployments.listeners.append(follow)
+        await confirm_apply(pilot)
+        await until(pilot, "the run tab", lambda: "Deployment " in screen_text(app))
+
+        def host2_holds() -> bool:
+            progress = app.deployments.progress
+            row = progress.machines.get("host2") if progress else None
+            return row is not None and "holding for release-switch" in row.last_line
+
+        await until(pilot, "host2's switch is held", host2_holds)
+        assert state_of(app, "host2") == "activating"
+        assert app.deployments.running  # the line came while the switch still runs
+        await until(pilot, "host1 done", lambda: state_of(app, "host1") == "done")
+        # moved on, in order (the activate step builds first: activating ↔ preflight)
+        order = ["waiting", "pushing", "activating", "checking", "done"]
+        moves = [s for s in seen["host1"] if s != "preflight"]
+        assert moves[-1] == "done" and "activating" in moves and len(moves) >= 3
+        assert moves == sorted(moves, key=order.index)
+        assert "holding for release-switch" in screen_text(app)  # in the table's last line
+
+        # opening the log (of the machine under the cursor) and closing it keeps the run
+        await pilot.press("l")
+        await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
+        await until(
+            pilot, "the held line", lambda: "holding for release-switch" in screen_text(app)
+        )
+        await pilot.press("escape")
+        await until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
+        assert app.deployments.running and state_of(app, "host2") == "activating"
+
+        # leaving the area (and opening the dashboard) does not touch the run
+        await pilot.press("1")
+        await until(pilot, "the dashboard", lambda: isinstance(app.screen, DashboardScreen))
+        assert app.deployments.running
+        second.tell("release-switch")
+        await until(pilot, "the run ends", lambda: not app.deployments.running)
+        assert seen["host2"][-1] == "done" and "checking" in seen["host2"]
+        await pilot.press("6")
+        await until(pilot, "the area again", lambda: isinstance(app.screen, DeploymentsScreen))
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.deployments.progress is not None
+        assert app.deployments.progress.outcome == "succeeded"
+        assert {state_of(app, "host1"), state_of(app, "host2")} == {"done"}
+        text = screen_text(app)
+        assert "succeeded" in text and "host2" in text
+
+        # the history lists it, with each machine's configuration hash
+        run = load_index(tmp_path / ".fedi").deployments[-1]
+        await until(
+            pilot, "history read", lambda: app.history is not None and bool(app.history.deployments)
+        )
+        await pilot.press("h")
+        await pilot.pause()
+        history = app.screen.query_one("#history", FilterTable)
+        assert history.current_key == run.id
+        detail = screen_text(app)
+        config_hash = run.machines["host1"].config_hash
+        assert config_hash and config_hash[:12] in detail and "succeeded" in detail
+        await pilot.press("enter")  # that run's log
+        await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
+        assert app.screen.log_path == tmp_path / ".fedi" / "deployments" / f"{run.id}.jsonl"
+        await pilot.press("escape")
+        await until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
+
+        # and the dashboard's "deployed" column says so
+        await pilot.press("1")
+        await until(pilot, "the dashboard", lambda: isinstance(app.screen, DashboardScreen))
+        deployed = f"deployed {day(run.finished)}"  # the day of that run, from the history
+        await until(pilot, deployed, lambda: deployed in screen_text(app))
+    assert first.generation() == 1 and second.generation() == 1
+
+
+async def test_cancel_asks_then_stops_the_run_cleanly(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    host = deploy_hosts()
+    path = write_state(tmp_path, [host])
+    host.tell("hold-switch")
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_plan(pilot)
+        await confirm_apply(pilot)
+
+        def held() -> bool:
+            progress = app.deployments.progress
+            row = progress.machines.get("host1") if progress else None
+            return row is not None and "holding for release-switch" in row.last_line
+
+        await until(pilot, "the switch is held", held)
+        await pilot.press("c")
+        await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        assert "Cancel the deployment?" in screen_text(app)
+        await pilot.press("n")  # keep it running
+        await pilot.pause()
+        assert app.deployments.running and not app.deployments.cancelling
+        await pilot.press("c")
+        await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, "the run ends", lambda: not app.deployments.running)
+        progress = app.deployments.progress
+        assert progress is not None and progress.outcome == "interrupted"
+        assert state_of(app, "host1") == "interrupted"
+        await pilot.pause()
+        assert "cancelled" in screen_text(app)
+    run = load_index(tmp_path / ".fedi").deployments[-1]
+    assert run.outcome == "interrupted"
+    assert run.machines["host1"].state == "interrupted"
+    assert host.generation() == 0  # the held switch never happened

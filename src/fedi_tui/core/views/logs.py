@@ -68,7 +68,8 @@ def describe(event: Event) -> str:
         return f"machine {event.name}: {event.state}{why}"
     if isinstance(event, RunStarted):
         what = "preflight only" if event.preflight_only else event.summary
-        return f"deployment {event.deployment} started by {event.user}: {what}"
+        started = f"deployment {event.deployment} started by {event.user}: {what}"
+        return f"SANDBOX (nothing here is real) — {started}" if event.sandbox else started
     if isinstance(event, RunFinished):
         return f"deployment {event.deployment} {event.outcome}: {event.message}"
     if isinstance(event, TransferProgress):

@@ -11,6 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from fedi_tui.core.deploy.history import load_index
+from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.views.history import day
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.screens.dashboard import DashboardScreen
@@ -72,6 +73,10 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert screen.view is not None and screen.view.can_apply
         text = screen_text(app)
         assert "host1  (host1, 127.0.0.10)" in text and "configuration.nix (new)" in text
+        # nothing secret: not on screen, not in any step or diff of the view
+        secrets = SecretStore(tmp_path / ".fedi").all_values()
+        shown = text + "".join(g.diff + str(g.steps) for g in screen.view.groups)
+        assert secrets and not [v for v in secrets if v in shown]
         # asked first: No leaves everything as it was
         await pilot.press("a")
         await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
@@ -130,6 +135,8 @@ async def test_apply_from_the_tui_follows_every_machine(
         await pilot.pause()
         assert app.deployments.progress is not None
         assert app.deployments.progress.outcome == "succeeded"
+        ended = [n.message for n in app._notifications if n.title == "Deployment ended"]
+        assert len(ended) == 1 and "succeeded" in ended[0]
         assert {state_of(app, "host1"), state_of(app, "host2")} == {"done"}
         text = screen_text(app)
         assert "succeeded" in text and "host2" in text

@@ -203,3 +203,26 @@ async def test_cancel_asks_then_stops_the_run_cleanly(
     assert run.outcome == "interrupted"
     assert run.machines["host1"].state == "interrupted"
     assert host.generation() == 0  # the held switch never happened
+
+
+async def test_quitting_during_a_run_asks_then_cancels_it_first(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    host = deploy_hosts()
+    path = write_state(tmp_path, [host])
+    host.tell("hold-switch")
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_plan(pilot)
+        await confirm_apply(pilot)
+        await until(pilot, "running", lambda: state_of(app, "host1") == "activating")
+        await pilot.press("q")
+        await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        assert "A deployment is running" in screen_text(app)
+        await pilot.press("y")
+        await until(pilot, "the run ends", lambda: not app.deployments.running)
+        await until(
+            pilot, "the app exits", lambda: app._exit_renderables is not None and not app.is_running
+        )
+    assert app.return_code == 0
+    assert load_index(tmp_path / ".fedi").deployments[-1].outcome == "interrupted"

@@ -226,3 +226,31 @@ async def test_quitting_during_a_run_asks_then_cancels_it_first(
         )
     assert app.return_code == 0
     assert load_index(tmp_path / ".fedi").deployments[-1].outcome == "interrupted"
+
+
+async def test_one_operators_plan_is_applied_alone(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    first, second = deploy_hosts(), deploy_hosts()
+    path = write_state(tmp_path, [first, second])
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_plan(pilot)
+        await pilot.press("o")  # the whole provider → op1
+        assert screen.scope == "op1"
+        await until(pilot, "op1's plan", lambda: screen.view is not None)
+        assert screen.view is not None
+        assert {g.name for g in screen.view.groups} == {"host1"}
+        assert "Plan for operator op1" in screen_text(app)
+        await confirm_apply(pilot)
+        await until(
+            pilot,
+            "the run ends",
+            lambda: (
+                app.deployments.progress is not None
+                and app.deployments.progress.outcome is not None
+            ),
+        )
+        assert app.deployments.progress is not None
+        assert set(app.deployments.progress.machines) == {"host1"}
+    assert first.generation() == 1 and second.generation() == 0

@@ -2,14 +2,14 @@
 
 Each runtime's network pool starts at a deploy host's address (127.0.1N.10,
 port 22), so the VM fakepve clones for the plan's first machine is reachable
-over SSH there. When fakepve starts a clone, a "boot" thread turns on its guest
-agent, answering with that host's address and SSH host key, as a real NixOS
-guest would — so the key is pinned from the agent, with no trust on first use.
+over SSH there. When fakepve starts a clone, the sandbox's Booter
+(`fedi_tui.sandbox.pve`) turns on its guest agent, answering with that host's
+address and SSH host key, as a real NixOS guest would — so the key is pinned
+from the agent, with no trust on first use.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from fakepve import FakePve  # type: ignore[import-untyped]
 
 from fedi_tui.core.deploy.events import StepFinished
 from fedi_tui.core.workspace import Workspace
+from fedi_tui.sandbox.pve import Booter, add_nixos_template
 from tests.deploy.conftest import HostFactory
 from tests.deploy.engine_support import apply
 from tests.deploy.test_apply_cli import fedi
@@ -30,7 +31,6 @@ pytestmark = pytest.mark.real
 
 TOKEN_ENV = "FEDI_TEST_PVE_TOKEN"
 TOKEN = "0f7d9c2e-5b1a-4e3c-9a8d-6c4b2e1f0a9d"
-HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
 
 
 @pytest.fixture
@@ -38,60 +38,20 @@ def pve(fakepve: FakePve, monkeypatch: pytest.MonkeyPatch) -> FakePve:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     fakepve.apitokens["root@pam!fedi"] = TOKEN
     fakepve.add_node("pve2")
-    fakepve.add_vm(
-        9000,
-        "nixos-template",
-        template=True,
-        config={
-            "scsi0": "local-lvm:base-9000-disk-0,size=8G",
-            "ide2": "local-lvm:vm-9000-cloudinit,media=cdrom",
-            "boot": "order=scsi0",
-            "agent": "1",
-            "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0",
-        },
-    )
+    add_nixos_template(fakepve)
     return fakepve
 
 
-class Booter:
-    """Gives every started fedi-tui VM the guest agent of the deploy host at its address."""
+def booter(pve: FakePve, hosts: list[DeployHost]) -> Booter:
+    """Gives every started VM the guest agent of the deploy host at its address (the agent
+    also reports a TEST-NET address first, as a second interface)."""
+    by_address = {h.ssh.address: h for h in hosts}
 
-    def __init__(self, pve: FakePve, hosts: list[DeployHost]) -> None:
-        self.pve = pve
-        self.by_address = {h.ssh.address: h for h in hosts}
-        self.booted: set[int] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+    def boot(_vm: Any, address: str) -> str | None:
+        host = by_address.get(address)
+        return None if host is None else host.ssh.host_public_key_file.read_text()
 
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            for vm in list(self.pve.vms):
-                if vm.vmid in self.booted or vm.agent is not None:
-                    continue
-                ip = str(vm.config.get("ipconfig0", "")).split("ip=")[-1].split("/")[0]
-                host = self.by_address.get(ip)
-                if host is not None and vm.status == "running":
-                    vm.agent = {
-                        "interfaces": _interfaces("192.0.2.10", ip),
-                        "files": {HOST_KEY_FILE: host.ssh.host_public_key_file.read_text()},
-                    }
-                    self.booted.add(vm.vmid)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-def _interfaces(*addresses: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": f"eth{n}",
-            "hardware-address": f"bc:24:11:00:00:{10 + n:02x}",
-            "ip-addresses": [{"ip-address": a, "ip-address-type": "ipv4", "prefix": 24}],
-        }
-        for n, a in enumerate(addresses)
-    ]
+    return Booter(pve, boot, others=("192.0.2.10",))
 
 
 @pytest.fixture
@@ -107,9 +67,9 @@ def vms(
         check=True,
     )
     hosts = [deploy_hosts(address=f"127.0.1{n}.10", port=22, client_key=keys / "k") for n in (1, 2)]
-    booter = Booter(pve, hosts)
+    started = booter(pve, hosts)
     yield hosts
-    booter.close()
+    started.close()
 
 
 def write_state(

@@ -61,7 +61,11 @@ def test_a_bad_option_is_a_user_error_on_every_command(
         "set": ["provider.name", '"X"'],
         "trust": ["bare-1"],
         "undeploy": ["--operator", "coop"],
+        "backup": ["--operator", "coop"],
+        "restore": ["--operator", "coop", "--from", "x"],
+        "migrate": ["--operator", "coop"],
         "storage": ["status"],
+        "sandbox": ["status"],
     }
     assert main([*command, *positional.get(" ".join(command), []), "--no-such-option"]) == 1
     err = capsys.readouterr().err

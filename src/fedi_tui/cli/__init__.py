@@ -20,9 +20,12 @@ from fedi_tui import __version__
 from fedi_tui.cli import (
     appcmds,
     applycmd,
+    backupcmd,
     logscmd,
+    migratecmd,
     plancmd,
     rendercmd,
+    sandboxcmd,
     setupcmd,
     statecmds,
     storagecmd,
@@ -39,10 +42,13 @@ MODULES = (
     rendercmd,
     plancmd,
     applycmd,
+    backupcmd,
     logscmd,
     trustcmd,
     storagecmd,
     setupcmd,
+    sandboxcmd,
+    migratecmd,
 )
 
 

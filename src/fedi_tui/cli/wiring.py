@@ -41,6 +41,7 @@ class _Made(Generic[T]):
 
 
 def build_ports(workspace: Workspace) -> Ports:
+    from fedi_tui.adapters.dns import DnsResolver
     from fedi_tui.adapters.garage import GarageAdmin
     from fedi_tui.adapters.machines import SshConnector
     from fedi_tui.adapters.s3 import S3Objects
@@ -85,4 +86,5 @@ def build_ports(workspace: Workspace) -> Ports:
         objects=objects,
         hypervisors=hypervisors,
         close=close,
+        resolver=DnsResolver,
     )

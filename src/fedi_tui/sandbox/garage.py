@@ -230,7 +230,7 @@ def running_garage(
             moto = stack.enter_context(running_moto(directory / "moto", certs=certs))
         if moto.certs is None:
             raise ValueError("the Garage stand-in needs a moto server with TLS (certs)")
-        token = secrets.token_hex(32)
+        token = token or secrets.token_hex(32)
         app = GarageApp(moto, token)
         server, thread = _serve(app, moto.certs)
         try:

@@ -214,30 +214,7 @@ class DeployHost:
 
     def deploy_settings(self, **deploy: Any) -> dict[str, Any]:
         """The `deploy` table that points a runtime at this host's directories and tools."""
-        settings: dict[str, Any] = {
-            "config_dir": str(self.seen(self.config_dir)),
-            "secrets_dir": str(self.seen(self.secrets_dir)),
-            "run_dir": str(self.seen(self.run_dir)),
-            "system_profile": str(self.seen(self.profile)),
-            "guard": "background",
-            "confirm_seconds": 5,
-            "activate_timeout": 60,
-            "health_timeout": 5,
-            "command_timeout": 30,
-            "connect_timeout": 5,
-            "health": [
-                "curl",
-                "--silent",
-                "--show-error",
-                "--fail",
-                "--max-time",
-                "5",
-                "-H",
-                "Host: {domain}",
-                f"http://127.0.0.1:{self.health_port}{{path}}",
-            ],
-        }
-        return settings | deploy
+        return deploy_settings(self.view or self.root, self.health_port, **deploy)
 
     def runtime(self, **deploy: Any) -> dict[str, Any]:
         """A `nixos` runtime table for fedi.toml reaching this host, strict host key pinned."""
@@ -251,6 +228,39 @@ class DeployHost:
             "system": {"base_modules": [str(self.seen(self.hardware_configuration))]},
             "deploy": settings,
         }
+
+
+def deploy_settings(root: Path, health_port: int, **deploy: Any) -> dict[str, Any]:
+    """The `deploy` table for machines whose own sessions see their tree at *root*."""
+    settings: dict[str, Any] = {
+        "config_dir": str(root / "etc/nixos/fedi-tui"),
+        "secrets_dir": str(root / "var/lib/fediversity/secrets"),
+        "run_dir": str(root / "run/fedi-tui"),
+        "system_profile": str(root / "state/nix/var/nix/profiles/system"),
+        "guard": "background",
+        "confirm_seconds": 5,
+        "activate_timeout": 60,
+        "health_timeout": 5,
+        "command_timeout": 30,
+        "connect_timeout": 5,
+        "health": [
+            "curl",
+            "--silent",
+            "--show-error",
+            "--fail",
+            "--max-time",
+            "5",
+            "-H",
+            "Host: {domain}",
+            f"http://127.0.0.1:{health_port}{{path}}",
+        ],
+    }
+    return settings | deploy
+
+
+def hardware_path(root: Path) -> Path:
+    """The hardware configuration a machine whose tree is seen at *root* imports."""
+    return root / "etc/nixos/hardware-configuration.nix"
 
 
 def _chown_tree(path: Path, user: str) -> None:
@@ -316,16 +326,21 @@ def running_deploy_host(
     the host's sessions see its tree there. `tools` are more programs on its PATH
     (name → file), `hardware` the hardware configuration it imports.
     """
-    if base is not None:
+    if base is not None:  # kept: a machine that starts again has its files (its disk)
         base.mkdir(parents=True, exist_ok=True)
         base.chmod(0o755)
-    root = Path(tempfile.mkdtemp(prefix="fedi-host-", dir=base))
+        root, keys = base / "root", base / "keys"
+        root.mkdir(exist_ok=True)
+        keys.mkdir(exist_ok=True)
+    else:
+        root = Path(tempfile.mkdtemp(prefix="fedi-host-"))
+        keys = Path(tempfile.mkdtemp(prefix="fedi-host-keys-"))
     root.chmod(0o755)
+    keys.chmod(0o755)
     view = mount_at or root
     try:
-        _tree(root, hardware, tools or {})
-        keys = Path(tempfile.mkdtemp(prefix="fedi-host-keys-", dir=base))
-        keys.chmod(0o755)
+        if not (root / "state").exists():
+            _tree(root, hardware, tools or {})
         environment = [
             f"PATH={view / 'bin'}:/usr/bin:/bin",
             f"FAKE_NIXOS_STATE={view / 'state'}",

@@ -162,9 +162,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def running_moto(
-    directory: Path, *, address: str = "127.0.0.1", certs: ServerCerts | None = None
+    directory: Path,
+    *,
+    address: str = "127.0.0.1",
+    certs: ServerCerts | None = None,
+    new_session: bool = False,
 ) -> Iterator[MotoServer]:
-    """Start a moto server (HTTPS with *certs*, else HTTP), yield it, stop it by its pid."""
+    """Start a moto server (HTTPS with *certs*, else HTTP), yield it, stop it by its pid.
+
+    *new_session*: the server leads a session of its own (the sandbox records it so)."""
     _check_loopback(address)
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "moto.log"
@@ -184,6 +190,7 @@ def running_moto(
                     stderr=subprocess.STDOUT,
                     env=env,
                     cwd=directory,
+                    start_new_session=new_session,
                 )
             try:
                 _wait_ready(proc, server)

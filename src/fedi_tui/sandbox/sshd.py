@@ -134,14 +134,18 @@ def free_port(address: str) -> int:
 
 
 def _keygen(path: Path) -> str:
-    """Write an ed25519 key pair at *path* (+ .pub); return the public line without comment."""
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)],
-        check=True,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-    )
-    kind, blob = path.with_name(path.name + ".pub").read_text().split()[:2]
+    """Write an ed25519 key pair at *path* (+ .pub) unless there is one (a host that starts
+    again keeps its host key); return the public line without comment."""
+    public = path.with_name(path.name + ".pub")
+    if not (path.exists() and public.exists()):
+        path.unlink(missing_ok=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)],
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+    kind, blob = public.read_text().split()[:2]
     return f"{kind} {blob}"
 
 

@@ -181,8 +181,19 @@ AdminCommands = Callable[
 """(options, requirements, the instance's secret files by name) → its post-deploy settings."""
 
 
+HostChange = Callable[["AppOptions", "Requirements", str], tuple[AdminCommand, ...]]
+"""(options, requirements on the new domain, the old domain) → the app's documented
+host-change procedure, run on its machine after a migration that changes the domain."""
+
+
 def _no_admin_commands(
     options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
+    return ()
+
+
+def _no_host_change(
+    options: AppOptions, req: Requirements, old_domain: str
 ) -> tuple[AdminCommand, ...]:
     return ()
 
@@ -208,6 +219,8 @@ class AppModule:
     """Where its data lives on the machine (database, units to stop for a restore)."""
     admin: AdminCommands = _no_admin_commands
     """The post-deploy settings (see `AdminCommand`) for an instance's options."""
+    host_change: HostChange = _no_host_change
+    """Its documented procedure for a new domain (see `HostChange`)."""
 
     def admin_commands(
         self, options: AppOptions, req: Requirements, secrets: Mapping[str, str]

@@ -63,6 +63,17 @@ def admin_commands(
     return tuple(commands)
 
 
+def host_change(
+    options: AppOptions, req: Requirements, old_domain: str
+) -> tuple[AdminCommand, ...]:
+    """Mastodon's documented steps after its web domain changed: the cached pages and
+    preview cards still name the old host, and the search index holds old URLs."""
+    return (
+        AdminCommand(f"clear the cache of {old_domain}", (TOOTCTL, "cache", "clear")),
+        AdminCommand("rebuild the search index", (TOOTCTL, "search", "deploy")),
+    )
+
+
 MASTODON = AppModule(
     name="mastodon",
     title="Mastodon",
@@ -81,6 +92,7 @@ MASTODON = AppModule(
     ),
     health_path="/health",
     admin=admin_commands,
+    host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=6, disk_gib=30, s3_quota_gib=200),

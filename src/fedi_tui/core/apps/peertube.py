@@ -7,10 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fedi_tui.core.apps.base import (
+    AdminCommand,
     AppModule,
     AppOptions,
     BucketNeed,
     DataNeed,
+    Requirements,
     SecretNeed,
     SizePreset,
 )
@@ -41,6 +43,18 @@ class PeertubeOptions(AppOptions):
     """Largest video file a user may upload, in MiB."""
 
 
+UPDATE_HOST = "peertube-update-host"
+"""PeerTube's documented `npm run update-host` (scripts/update-host.js), as the NixOS
+peertube package installs it: rewrites the URLs of local videos, accounts and
+channels to the configured host."""
+
+
+def host_change(
+    options: AppOptions, req: Requirements, old_domain: str
+) -> tuple[AdminCommand, ...]:
+    return (AdminCommand(f"update the host {old_domain} → {req.domain}", (UPDATE_HOST,)),)
+
+
 PEERTUBE = AppModule(
     name="peertube",
     title="PeerTube",
@@ -48,8 +62,9 @@ PEERTUBE = AppModule(
     options=PeertubeOptions,
     secrets=(SecretNeed("secrets", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
-    data=DataNeed(database="peertube_local", stop_units=("peertube.service",)),
+    data=DataNeed(database="peertube", stop_units=("peertube.service",)),
     health_path="/api/v1/ping",
+    host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),
         "small": SizePreset(users=100, cores=4, memory_gib=8, disk_gib=40, s3_quota_gib=1_000),

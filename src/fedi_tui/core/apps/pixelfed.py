@@ -58,6 +58,17 @@ def admin_commands(
     )
 
 
+def host_change(
+    options: AppOptions, req: Requirements, old_domain: str
+) -> tuple[AdminCommand, ...]:
+    """Pixelfed's documented steps after APP_URL/APP_DOMAIN changed: rebuild the cached
+    configuration and routes, which hold the old host."""
+    return (
+        AdminCommand("rebuild the configuration cache", (MANAGE, "config:cache")),
+        AdminCommand("rebuild the route cache", (MANAGE, "route:cache")),
+    )
+
+
 PIXELFED = AppModule(
     name="pixelfed",
     title="Pixelfed",
@@ -73,6 +84,7 @@ PIXELFED = AppModule(
     redis=True,
     health_path="/api/nodeinfo/2.0.json",
     admin=admin_commands,
+    host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=1, memory_gib=2, disk_gib=20, s3_quota_gib=50),
         "small": SizePreset(users=100, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

@@ -4,6 +4,10 @@
 time; the lock file says who holds it), opens the run's history log, builds
 the engine with the ports the caller wired, and after the run closes what the
 ports made. Its consumers get every event through the sinks they pass.
+
+A longer job made of several engine runs (a migration, `core.migrate`) holds the
+lock and the history itself and passes `log`; it may also keep the records and
+secrets of what it builds apart (`recorder`, `secrets`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -63,7 +67,13 @@ class DeploymentRun:
         kind: str = "apply",
         user: str | None = None,
         deployment: str | None = None,
+        log: EventSink | None = None,
+        recorder: Callable[[RecordedState], None] | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
+        """`log`: the caller holds the deploy lock and writes the history, and every event
+        goes there (no lock is taken, no log opened). `recorder`: where finished steps are
+        recorded instead of `<state dir>/recorded.json`; `secrets`: the store to use."""
         self.workspace = workspace
         self.planned = planned
         self.ports = ports
@@ -73,6 +83,9 @@ class DeploymentRun:
         self.kind = kind
         self.user = user or who()
         self.id = deployment or new_deployment_id()
+        self._log = log
+        self._recorder = recorder
+        self._secrets = secrets
         self._stack = contextlib.ExitStack()
         self.history: HistoryWriter | None = None
         self.engine: Engine | None = None
@@ -86,14 +99,16 @@ class DeploymentRun:
         refuse_writes(f"run a deployment ({self.kind})")
         state_dir = self.workspace.state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self._log is None:
+            try:
+                self._stack.enter_context(state_lock(state_dir / "deploy", timeout=0.2))
+            except LockHeld as exc:
+                raise FediError(f"another deployment is running: {exc}") from None
         try:
-            self._stack.enter_context(state_lock(state_dir / "deploy", timeout=0.2))
-        except LockHeld as exc:
-            raise FediError(f"another deployment is running: {exc}") from None
-        try:
-            self.history = HistoryWriter(state_dir, self.id, kind=self.kind)
-            self._stack.callback(self.history.close)
-            secrets = SecretStore(state_dir)
+            if self._log is None:
+                self.history = HistoryWriter(state_dir, self.id, kind=self.kind)
+                self._stack.callback(self.history.close)
+            secrets = self._secrets or SecretStore(state_dir)
             self.engine = Engine(
                 planned=self.planned,
                 desired=Desired(
@@ -129,11 +144,17 @@ class DeploymentRun:
         self._stack.close()
 
     def _record(self, recorded: RecordedState) -> None:
-        save_recorded(self.workspace.state_dir, recorded)
+        if self._recorder is not None:
+            self._recorder(recorded)
+        else:
+            save_recorded(self.workspace.state_dir, recorded)
 
     def _emit(self, event: Event) -> None:
-        assert self.history is not None
-        self.history(event)
+        if self._log is not None:
+            self._log(event)
+        else:
+            assert self.history is not None
+            self.history(event)
         for sink in self.sinks:
             sink(event)
 

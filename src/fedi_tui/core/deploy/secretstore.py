@@ -87,6 +87,14 @@ class SecretStore:
             written.append(name)
         return written
 
+    def replace_app_files(self, instance: str, files: Mapping[str, SecretStr]) -> list[str]:
+        """Write these files whether they exist or not (a restore from a backup); returns the
+        names written. Other files of the instance are left alone."""
+        directory = self._dir("apps", instance)
+        for name, value in sorted(files.items()):
+            self._write(directory / _safe(name), value)
+        return sorted(files)
+
     def remove_app(self, instance: str) -> None:
         shutil.rmtree(self._dir("apps", instance), ignore_errors=True)
 

@@ -2,13 +2,18 @@
 
 The log file is the source (the same file `fedi-tui logs --follow` reads), so
 a `--read-only` session can follow a run another process started. A thread
-indexes what the file grew by (`LogStore.poll`); a timer on the screen hands
-the new lines to the view every `TICK` seconds, in one batch.
+indexes what the file grows by (`LogStore.poll`, a step of `READ_STEP` bytes
+at a time, so it hands the interpreter back often); every `TICK` seconds a
+timer hands the lines indexed since to the view, in one batch. (Reading within
+the timer, with a time budget per tick, ingested half as fast for the same
+frame intervals: tests/bench/bench_logs.py.)
 """
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,7 +24,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
-from textual.worker import get_current_worker
 
 from fedi_tui.core.deploy.events import LEVELS, Level
 from fedi_tui.core.errors import FediError
@@ -33,8 +37,26 @@ TICK = 0.05
 """Seconds between two batches of new lines handed to the view."""
 POLL = 0.05
 """Seconds the reading thread waits when the log has not grown."""
+FIRST_READ = 0.2
+"""Seconds spent reading before the first frame (a small log is then shown whole)."""
+READ_STEP = 1 << 17
+"""Bytes of the log read at a time within a tick's budget."""
 SYNC_LINES = 200_000
 """Filters over logs up to this many lines run at once; bigger ones in a thread."""
+
+
+_frozen = False
+
+
+def _freeze_heap() -> None:
+    """Once per process: move the objects alive now (the app, its modules) out of the
+    garbage collector's reach. Following a busy log makes garbage fast; each full
+    collection then walked the whole heap and held a frame back up to ~100 ms."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 class LogsScreen(Screen[None]):
@@ -70,14 +92,19 @@ class LogsScreen(Screen[None]):
         self._seen = 0
         """Lines of the store already handed to the view."""
         self._filter_error = ""
+        self._done = False
+        self._read_all = False
         self._stop = threading.Event()
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="logs-title")
         yield LogView(self.store, id="logs-view")
         with Horizontal(id="logs-bar"):
-            yield Input(placeholder="filter: regex (Enter)", id="logs-filter")
-            yield Input(placeholder="search: regex (Enter, then n/N)", id="logs-search")
+            yield Static("filter /", classes="logs-label")
+            yield Input(placeholder="regex, Enter applies", id="logs-filter")
+            yield Static("search ^f", classes="logs-label")
+            yield Input(placeholder="regex, Enter, then n/N", id="logs-search")
         yield Static("", id="logs-status")
         yield Footer(compact=True)
 
@@ -86,31 +113,45 @@ class LogsScreen(Screen[None]):
         return self.query_one(LogView)
 
     def on_mount(self) -> None:
+        _freeze_heap()
         self.log_view.focus()
-        self.store.read_all()  # what is there already, before the first frame
-        self._catch_up()
+        self._read(FIRST_READ)  # what is there already, before the first frame
+        self._seen = len(self.store)
+        self._apply(self.keep)
         self.call_after_refresh(self._to_end)  # once the view knows its height
-        self.set_interval(TICK, self._catch_up)
-        self.run_worker(self._read, thread=True, group="log-read", exit_on_error=False)
+        self._timer = self.set_interval(TICK, self._catch_up)
+        self.run_worker(self._reader, thread=True, group="log-read", exit_on_error=False)
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self.store.close()
+
+    def _reader(self) -> None:
+        """The reading thread: index what the log grows by until the run has ended."""
+        try:
+            while not self._stop.is_set():
+                if self.store.poll(READ_STEP):
+                    continue
+                if not self.store.growing():
+                    while self.store.poll(READ_STEP):  # what came with the last line
+                        pass
+                    return
+                self._stop.wait(POLL)
+        finally:
+            self._read_all = True
 
     # --- following ------------------------------------------------------------------
 
-    def _read(self) -> None:
-        """The reading thread: index what the log grew by until the run has ended."""
-        worker = get_current_worker()
-        while not worker.is_cancelled and not self._stop.is_set():
-            if self.store.poll():
-                continue
-            if not self.store.growing():
-                self.store.read_all()
-                return
-            self._stop.wait(POLL)
+    def _read(self, budget: float) -> None:
+        """Index what the log grew by, for `budget` seconds at most."""
+        deadline = time.perf_counter() + budget
+        while self.store.poll(READ_STEP) and time.perf_counter() < deadline:
+            pass
 
     def _catch_up(self) -> None:
-        """Hand the lines read since the last tick to the view, in one batch."""
+        """Read what the log grew by and hand it to the view, in one batch."""
+        if self._done:
+            return
         total = len(self.store)
         view = self.log_view
         if total > self._seen:
@@ -120,12 +161,14 @@ class LogsScreen(Screen[None]):
             else:
                 view.grow(total)
             if self.following:
-                view.scroll_end(animate=False, immediate=True)
+                view.to_end()
+        elif self._read_all:
+            self._done = True  # the run has ended and every line is in the view
         self._show_status()
 
     def _to_end(self) -> None:
         if self.following:
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.to_end()
 
     def _filtering(self) -> bool:
         k = self.keep
@@ -162,7 +205,7 @@ class LogsScreen(Screen[None]):
     def _filtered(self) -> None:
         self._find()
         if self.following:
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.to_end()
         self._show_status()
 
     @on(Input.Submitted, "#logs-filter")
@@ -279,7 +322,7 @@ class LogsScreen(Screen[None]):
         self.following = not self.following
         if self.following:
             self.log_view.set_cursor(None)
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.to_end()
         self._show_status()
 
     def action_top(self) -> None:
@@ -289,7 +332,7 @@ class LogsScreen(Screen[None]):
 
     def action_bottom(self) -> None:
         self.following = True
-        self.log_view.scroll_end(animate=False, immediate=True)
+        self.log_view.to_end()
         self._show_status()
 
     def action_save(self) -> None:
@@ -338,8 +381,8 @@ class LogsScreen(Screen[None]):
             state = "following"
         else:
             state = "paused (f follows)"
-        self.query_one("#logs-title", Static).update(
-            f"[b]Log[/b] {name} · {view.count:,} of {len(store):,} lines · {state}"
+        self._update(
+            "#logs-title", f"[b]Log[/b] {name} · {view.count:,} of {len(store):,} lines · {state}"
         )
         k = self.keep
         parts = [f"machine: {escape(k.machine) if k.machine else 'all'}", f"level ≥ {k.level}"]
@@ -355,4 +398,10 @@ class LogsScreen(Screen[None]):
             parts.append(busy)
         if self._filter_error:
             parts.append(f"[b]{escape(visible_line(self._filter_error))}[/b]")
-        self.query_one("#logs-status", Static).update(" · ".join(parts))
+        self._update("#logs-status", " · ".join(parts))
+
+    def _update(self, selector: str, text: str) -> None:
+        """Update a status line only when its text changed (it is asked every tick)."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text)

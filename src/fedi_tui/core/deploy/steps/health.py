@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from fedi_tui.core.apps.base import AdminCommand
@@ -45,6 +46,14 @@ def health_command(deploy: DeploySpec, app: AppInstance) -> list[str]:
 
 async def _check(ctx: StepContext, shell: MachineShell, argv: list[str], deadline: float) -> str:
     """'' once the check passes; else the last complaint when the deadline passed."""
+    return await wait_healthy(shell, argv, deadline, lambda text: ctx.log(text, "stderr"))
+
+
+async def wait_healthy(
+    shell: MachineShell, argv: list[str], deadline: float, log: Callable[[str], None]
+) -> str:
+    """Run a health check until it passes ('') or `deadline` (monotonic) passed: then the
+    last complaint. Each failed try is logged as 'not healthy yet: …'."""
     last = ""
     lines: list[str] = []
 
@@ -64,7 +73,7 @@ async def _check(ctx: StepContext, shell: MachineShell, argv: list[str], deadlin
         last = next((ln for ln in reversed(lines) if ln.strip()), f"exit status {status}")
         if time.monotonic() + RETRY_INTERVAL >= deadline:
             return last
-        ctx.log(f"not healthy yet: {last}", "stderr")
+        log(f"not healthy yet: {last}")
         await asyncio.sleep(RETRY_INTERVAL)
 
 

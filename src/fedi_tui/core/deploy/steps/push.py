@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from fedi_tui.core.deploy.configuration import Machine
 from fedi_tui.core.deploy.events import MachineState
 from fedi_tui.core.deploy.plan import Step, StepKind
 from fedi_tui.core.deploy.recorded import RecordedState
+from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.deploy.steps.base import Observed, StepContext, Target, machine_lane
 
 SECRET_MODE = 0o400
 CONFIG_MODE = 0o600
 
 
-def secret_tree(ctx: StepContext, machine: str) -> dict[str, str]:
+def machine_secret_tree(secrets: SecretStore, machine: Machine) -> dict[str, str]:
     """`<app>/<file>` → content of every secret file of the apps on a machine."""
     tree: dict[str, str] = {}
-    for app in ctx.desired.machine(machine).apps:
-        for name, value in ctx.secrets.app_files(app.key).items():
+    for app in machine.apps:
+        for name, value in secrets.app_files(app.key).items():
             tree[f"{app.module.name}/{name}"] = value.get_secret_value()
     return tree
+
+
+def secret_tree(ctx: StepContext, machine: str) -> dict[str, str]:
+    """`<app>/<file>` → content of every secret file of the apps on a machine."""
+    return machine_secret_tree(ctx.secrets, ctx.desired.machine(machine))
 
 
 class PushConfig:

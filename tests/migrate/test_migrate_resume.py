@@ -1,0 +1,92 @@
+"""A migration killed (SIGKILL) in every phase resumes and ends with the same result.
+
+`FEDI_TUI_TEST_MIGRATE_DIE_IN=<phase>` makes the process kill itself once the
+phase's work is done but before the phase is recorded as done — the worst
+moment: the next run must redo that phase without harm. One migration is
+killed in each phase in turn, then completed; it also changes the domain, so
+the apps' host-change procedure is among what is redone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from fedi_tui.core.migrate.record import PHASES
+from fedi_tui.core.migrate.run import DIE_IN
+from fedi_tui.core.workspace import Workspace
+from tests.migrate.conftest import Providers, host_changes
+from tests.migrate.test_migrate_flow import (
+    OBJECTS,
+    bucket_contents,
+    deployed_with_data,
+    migrate,
+    record,
+)
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+
+def killed_in(p: Providers, phase: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fedi_tui", "-s", str(p.path), "migrate", "--operator", "coop",
+         *args, "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, DIE_IN: phase},
+    )  # fmt: skip
+
+
+def test_killed_in_each_phase_the_migration_resumes_to_the_same_result(
+    providers: Providers,
+) -> None:
+    p = providers
+    deployed_with_data(p)
+    p.dns.point("mastodon.coop.example", "127.0.0.21")
+    source_tables = p.pg_a.table_checksums("mastodon")
+    first = (
+        "--to-runtime", "host-b", "--to-storage", "garage-b", "--new-domain", "coop.example",
+        "--resolver", p.resolver, "--dns-timeout", "10",
+    )  # fmt: skip
+    for n, phase in enumerate(PHASES):
+        done = killed_in(p, phase, *(first if n == 0 else ()))
+        assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+        phases = record(p)["phases"]
+        assert phases[phase]["state"] == "running"  # killed before it was recorded done
+        assert all(phases[earlier]["state"] == "done" for earlier in PHASES[:n])
+    code, out = migrate(p, "--yes")
+    assert code == 0, out
+    assert "Resuming at phase start" in out
+    assert record(p)["status"] == "migrated"
+
+    # the same result as an uninterrupted run
+    assert p.pg_b.table_checksums("mastodon") == source_tables
+    slot = p.path.parent / ".fedi/migrations/coop"
+    key = json.loads((slot / "recorded.json").read_text())["keys"]["coop-mastodon"]
+    s3 = p.garage_b.s3(key["access_key_id"], (slot / "secrets/keys/coop-mastodon").read_text())
+    assert bucket_contents(s3, "coop-mastodon") == OBJECTS
+    assert (p.b.secrets_dir / "mastodon/secret-key-base").read_text() == (
+        p.a.secrets_dir / "mastodon/secret-key-base"
+    ).read_text()
+    # the host change ran for the new domain, once: the killed run had recorded that step
+    assert host_changes(p.b) == ["mastodon-tootctl cache clear", "mastodon-tootctl search deploy"]
+    config = (p.b.config_dir / "configuration.nix").read_text()
+    assert '"mastodon.coop.example"' in config
+
+    code, out = migrate(p, "--finish", "--yes")
+    assert code == 0, out
+    coop = tomllib.loads(p.path.read_text())["operators"]["coop"]
+    assert (coop["runtime"], coop["storage"], coop["domain"]) == (
+        "host-b",
+        "garage-b",
+        "coop.example",
+    )
+    assert Workspace.open(p.path).plan().plan.empty

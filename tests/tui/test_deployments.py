@@ -11,6 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from fedi_tui.core.deploy.history import load_index
+from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.views.history import day
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.screens.dashboard import DashboardScreen
@@ -72,6 +73,10 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert screen.view is not None and screen.view.can_apply
         text = screen_text(app)
         assert "host1  (host1, 127.0.0.10)" in text and "configuration.nix (new)" in text
+        # nothing secret: not on screen, not in any step or diff of the view
+        secrets = SecretStore(tmp_path / ".fedi").all_values()
+        shown = text + "".join(g.diff + str(g.steps) for g in screen.view.groups)
+        assert secrets and not [v for v in secrets if v in shown]
         # asked first: No leaves everything as it was
         await pilot.press("a")
         await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
@@ -130,6 +135,8 @@ async def test_apply_from_the_tui_follows_every_machine(
         await pilot.pause()
         assert app.deployments.progress is not None
         assert app.deployments.progress.outcome == "succeeded"
+        ended = [n.message for n in app._notifications if n.title == "Deployment ended"]
+        assert len(ended) == 1 and "succeeded" in ended[0]
         assert {state_of(app, "host1"), state_of(app, "host2")} == {"done"}
         text = screen_text(app)
         assert "succeeded" in text and "host2" in text
@@ -196,3 +203,54 @@ async def test_cancel_asks_then_stops_the_run_cleanly(
     assert run.outcome == "interrupted"
     assert run.machines["host1"].state == "interrupted"
     assert host.generation() == 0  # the held switch never happened
+
+
+async def test_quitting_during_a_run_asks_then_cancels_it_first(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    host = deploy_hosts()
+    path = write_state(tmp_path, [host])
+    host.tell("hold-switch")
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_plan(pilot)
+        await confirm_apply(pilot)
+        await until(pilot, "running", lambda: state_of(app, "host1") == "activating")
+        await pilot.press("q")
+        await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        assert "A deployment is running" in screen_text(app)
+        await pilot.press("y")
+        await until(pilot, "the run ends", lambda: not app.deployments.running)
+        await until(
+            pilot, "the app exits", lambda: app._exit_renderables is not None and not app.is_running
+        )
+    assert app.return_code == 0
+    assert load_index(tmp_path / ".fedi").deployments[-1].outcome == "interrupted"
+
+
+async def test_one_operators_plan_is_applied_alone(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    first, second = deploy_hosts(), deploy_hosts()
+    path = write_state(tmp_path, [first, second])
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_plan(pilot)
+        await pilot.press("o")  # the whole provider → op1
+        assert screen.scope == "op1"
+        await until(pilot, "op1's plan", lambda: screen.view is not None)
+        assert screen.view is not None
+        assert {g.name for g in screen.view.groups} == {"host1"}
+        assert "Plan for operator op1" in screen_text(app)
+        await confirm_apply(pilot)
+        await until(
+            pilot,
+            "the run ends",
+            lambda: (
+                app.deployments.progress is not None
+                and app.deployments.progress.outcome is not None
+            ),
+        )
+        assert app.deployments.progress is not None
+        assert set(app.deployments.progress.machines) == {"host1"}
+    assert first.generation() == 1 and second.generation() == 0

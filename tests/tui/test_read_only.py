@@ -23,11 +23,21 @@ from tests.tui.helpers import screen_text, settle
 
 MUTATING = frozenset().union(*(screen_class(mode).EDIT_ACTIONS for _, mode, _ in AREAS))
 """Every action an area declares as changing something."""
-WORDS = ("Save", "Revert", "Add", "Remove", "Edit", "Pin", "Apply", "Cancel run")
+WORDS = ("Save", "Revert", "Add", "Remove", "Edit", "Pin", "Apply", "Cancel run", "Migrate")
 
 
 def test_the_areas_declare_their_mutating_actions() -> None:
-    assert {"save", "add", "remove", "edit", "pin", "apply", "cancel_run", "setup"} <= MUTATING
+    assert {
+        "save",
+        "add",
+        "remove",
+        "edit",
+        "pin",
+        "apply",
+        "cancel_run",
+        "setup",
+        "migrate",
+    } <= MUTATING
 
 
 async def offered_commands(app: FediApp) -> list[str]:

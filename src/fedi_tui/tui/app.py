@@ -112,7 +112,6 @@ class FediApp(App[str | None]):
         self.clock = clock or time.time
         """Now, for elapsed times (tests give a fixed one)."""
         self._deployments: DeploymentController | None = None
-        """Runs connection tests (wired by the CLI); None: tests are not available."""
         if loaded is not None:
             self.set_reactive(FediApp.state, loaded)
         elif path is None:
@@ -359,27 +358,9 @@ class FediApp(App[str | None]):
         if self._deployments is not None:
             self._deployments.stop(timeout=30)
 
-    @on(messages.ApplyPlan)
-    def _apply(self, request: messages.ApplyPlan) -> None:
-        self.deployments.start(request.workspace, request.planned)
-
-    @on(messages.CancelDeployment)
-    def _cancel_deployment(self) -> None:
-        self.deployments.cancel()
-
-    @on(messages.DeploymentProgressed)
-    def _deployment_progressed(self) -> None:
-        self.deployments.drain()
-
-    @on(messages.DeploymentStarted)
-    def _deployment_started(self) -> None:
-        self.refresh_records()  # the history lists the run from its start
-
-    @on(messages.DeploymentEnded)
-    def _deployment_ended(self) -> None:
-        self.refresh_records()  # what the run did is recorded: a new plan, a new history
-        if self.deployments.exit_after_run:
-            self.exit()
+    @on(messages.DeploymentMessage)
+    def _deployment(self, message: messages.DeploymentMessage) -> None:
+        self.deployments.handle(message)
 
     @on(messages.EditsPending)
     def _edits_pending(self, event: messages.EditsPending) -> None:

@@ -68,6 +68,21 @@ class DeploymentController:
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         """Called with each batch of events, in the App's thread (e.g. a live log view)."""
 
+    def handle(self, message: messages.DeploymentMessage) -> None:
+        """Requests from the screens, and what the run's thread says (on the App)."""
+        if isinstance(message, messages.ApplyPlan):
+            self.start(message.workspace, message.planned)
+        elif isinstance(message, messages.CancelDeployment):
+            self.cancel()
+        elif isinstance(message, messages.DeploymentProgressed):
+            self.drain()
+        elif isinstance(message, messages.DeploymentStarted):
+            self.app.refresh_records()  # the history lists the run from its start
+        elif isinstance(message, messages.DeploymentEnded):
+            self.app.refresh_records()  # what it did is recorded: a new plan, a new history
+            if self.exit_after_run:
+                self.app.exit()
+
     # --- starting -----------------------------------------------------------------
 
     def start(

@@ -87,6 +87,7 @@ class DeploymentsScreen(AreaScreen):
     def show_state(self, loaded: LoadedState) -> None:
         """Work out the plan of this state (the App's Workspace) behind the open view."""
         self._status()
+        self.view = None  # Apply waits for this plan: never the one shown before
         self.query_one("#plan-summary", Static).update(WORKING)
         scope = self.scope
 

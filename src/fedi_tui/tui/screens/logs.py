@@ -11,6 +11,7 @@ frame intervals: tests/bench/bench_logs.py.)
 
 from __future__ import annotations
 
+import bisect
 import gc
 import threading
 import time
@@ -392,7 +393,9 @@ class LogsScreen(Screen[None]):
             parts.append("invert (no filter)")
         if self.search:
             here = view.cursor
-            nth = f"{self.hits.index(here) + 1}/" if here in self.hits else ""
+            at = bisect.bisect_left(self.hits, here) if here is not None else -1
+            found = 0 <= at < len(self.hits) and self.hits[at] == here
+            nth = f"{at + 1}/" if found else ""
             parts.append(f"search /{escape(visible_line(self.search))}/: {nth}{len(self.hits)}")
         if busy:
             parts.append(busy)

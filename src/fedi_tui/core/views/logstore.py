@@ -111,6 +111,10 @@ class LogStore:
         return self._count
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def finished(self) -> bool:
         return self.outcome is not None
 

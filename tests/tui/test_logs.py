@@ -358,6 +358,24 @@ async def test_every_action_is_in_the_footer_help_and_palette(
         assert app.screen is screen and screen.log_view.cursor is not None
 
 
+async def test_long_lines_scroll_sideways(
+    tmp_path: Path, demo_copy: Path, make_app: AppFactory
+) -> None:
+    events = list(run_events(0))
+    events.insert(1, line(0, text="start " + "x" * 200 + " THE-END"))
+    path = write_log(tmp_path, events)
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_logs(pilot, path)
+        assert "THE-END" not in screen_text(app)
+        await pilot.press(*["right"] * 20)
+        text = screen_text(app)
+        assert "THE-END" in text and "text scrolled by 160" in text
+        assert "08:00:00 web-1" in text  # time and machine stay
+        await pilot.press(*["left"] * 30)
+        assert "start xxx" in screen_text(app)
+
+
 async def test_escape_closes_the_screen(
     tmp_path: Path, demo_copy: Path, make_app: AppFactory
 ) -> None:

@@ -415,6 +415,8 @@ class LogsScreen(Screen[None]):
             found = 0 <= at < len(self.hits) and self.hits[at] == here
             nth = f"{at + 1}/" if found else ""
             parts.append(f"search /{escape(visible_line(self.search))}/: {nth}{len(self.hits)}")
+        if view.shift:
+            parts.append(f"text scrolled by {view.shift} (← →)")
         if self._busy:
             parts.append(self._busy)
         if self._filter_error:

@@ -369,10 +369,12 @@ async def test_long_lines_scroll_sideways(
         await open_logs(pilot, path)
         assert "THE-END" not in screen_text(app)
         await pilot.press(*["right"] * 20)
+        await pilot.pause()
         text = screen_text(app)
         assert "THE-END" in text and "text scrolled by 160" in text
         assert "08:00:00 web-1" in text  # time and machine stay
         await pilot.press(*["left"] * 30)
+        await pilot.pause()
         assert "start xxx" in screen_text(app)
 
 

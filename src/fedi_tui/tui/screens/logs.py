@@ -329,6 +329,10 @@ class LogsScreen(Screen[None]):
 
     # --- moving, saving ---------------------------------------------------------------
 
+    @on(LogView.Shifted)
+    def _shifted(self) -> None:
+        self._show_status()
+
     def action_follow(self) -> None:
         self.following = not self.following
         if self.following:

@@ -16,6 +16,7 @@ from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -54,6 +55,9 @@ class LogView(ScrollView, can_focus=True):
         Binding("right", "shift(8)", "Scroll right", show=False),
         Binding("left", "shift(-8)", "Scroll left", show=False),
     ]
+
+    class Shifted(Message):
+        """The text column was scrolled sideways (`shift` changed)."""
 
     def __init__(self, store: LogStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -188,6 +192,7 @@ class LogView(ScrollView, can_focus=True):
         self.shift = max(0, self.shift + columns)
         self._strips.clear()
         self.refresh()
+        self.post_message(self.Shifted())
 
     def action_page(self, pages: int) -> None:
         height = max(1, self.scrollable_content_region.height - 1)

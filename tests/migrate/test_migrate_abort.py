@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from fedi_tui.core.workspace import Workspace
-from tests.deploy.test_apply_cli import start, wait_for_line
+from tests.deploy.test_apply_cli import fedi, start, wait_for_line
 from tests.fixtures.postgres import systemctl_calls
 from tests.migrate.conftest import Providers, units
 from tests.migrate.test_migrate_flow import OBJECTS, bucket_contents, deployed_with_data, record
@@ -48,6 +48,14 @@ def test_interrupted_at_dns_then_abort_returns_the_source_to_service(p: Provider
     assert units(p.b) == dict.fromkeys(STOPPED, "inactive")
     assert p.b.generation() == 1 and p.garage_b.bucket("coop-mastodon") is not None
     assert p.path.read_text() == before  # fedi.toml untouched while migrating
+    # an apply that would switch the frozen source is refused, saying what to do
+    changed = fedi(p.path, "set", "operators.coop.apps.mastodon.media_retention_days", "21")
+    assert changed.returncode == 0, changed.stderr
+    refused = fedi(p.path, "apply", "--yes")
+    assert refused.returncode == 1
+    assert "operator coop is migrating to host-b / garage-b" in refused.stderr
+    assert "--finish` or `--abort`" in refused.stderr
+    p.path.write_text(before)
 
     code, out = migrate_cli(p, "--abort", "--yes")
     assert code == 0, out

@@ -12,6 +12,7 @@ import tomllib
 
 import pytest
 
+from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.workspace import Workspace
 from tests.deploy.test_apply_cli import fedi
 from tests.fixtures.postgres import fill_sample
@@ -116,6 +117,13 @@ def test_migration_moves_everything_and_finish_switches_the_state(providers: Pro
     assert [r["outcome"] for r in runs] == ["failed", "succeeded"]
     shown = fedi(p.path, "logs", runs[-1]["id"])
     assert "→ start the apps on the target" in shown.stdout
+    # no secret of either side in the logs, the records or what was printed
+    state = p.path.parent / ".fedi"
+    values = SecretStore(state).all_values() + SecretStore(slot).all_values()
+    assert len(values) >= 4
+    written = [f.read_text() for f in (state / "deployments").glob("*.jsonl")]
+    written += [(state / "migrations/coop.json").read_text(), out]
+    assert not [v for v in values for text in written if v in text]
 
     # --finish: the source is decommissioned and fedi.toml names the target
     code, out = migrate(p, "--finish", "--yes")

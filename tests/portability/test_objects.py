@@ -139,3 +139,25 @@ def test_errors_name_the_bucket_and_never_the_secret(garage: GarageStandIn) -> N
         asyncio.run(wrong.list())
     assert "bucket coop-peertube" in str(err.value)
     assert "not-the-secret" not in str(err.value)
+
+
+def test_listing_follows_every_page_and_head_reports_size_and_etag(garage: GarageStandIn) -> None:
+    from fedi_tui.adapters.s3.bucket import S3Bucket
+    from fedi_tui.adapters.s3.transport import S3Transport
+
+    key = app_key(garage, "coop-mastodon")
+    assert key.secret is not None
+    bodies = fill(garage, key, "coop-mastodon")
+    paged = S3Bucket(
+        S3Transport(garage.provider, garage.spec()),
+        "coop-mastodon",
+        key.access_key_id,
+        key.secret.get_secret_value(),
+        page_size=2,
+    )
+    listed = asyncio.run(paged.list())
+    assert [o.key for o in listed] == sorted(bodies)
+    assert {o.key: o.size for o in listed} == {k: len(v) for k, v in bodies.items()}
+    head = asyncio.run(paged.head("a.txt"))
+    assert head is not None and head.etag == hashlib.md5(bodies["a.txt"]).hexdigest()
+    assert asyncio.run(paged.head("not/there")) is None

@@ -11,9 +11,11 @@ import pytest
 from textual.pilot import Pilot
 
 from fedi_tui.core.deploy.history import load_index
+from fedi_tui.core.views.history import day
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.deployments import DeploymentsScreen
+from fedi_tui.tui.screens.logs import LogsScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from tests.deploy.conftest import deploy_hosts, health, write_state
@@ -105,6 +107,16 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert moves == sorted(moves, key=order.index)
         assert "holding for release-switch" in screen_text(app)  # in the table's last line
 
+        # opening the log (of the machine under the cursor) and closing it keeps the run
+        await pilot.press("l")
+        await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
+        await until(
+            pilot, "the held line", lambda: "holding for release-switch" in screen_text(app)
+        )
+        await pilot.press("escape")
+        await until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
+        assert app.deployments.running and state_of(app, "host2") == "activating"
+
         # leaving the area (and opening the dashboard) does not touch the run
         await pilot.press("1")
         await until(pilot, "the dashboard", lambda: isinstance(app.screen, DashboardScreen))
@@ -134,11 +146,17 @@ async def test_apply_from_the_tui_follows_every_machine(
         detail = screen_text(app)
         config_hash = run.machines["host1"].config_hash
         assert config_hash and config_hash[:12] in detail and "succeeded" in detail
+        await pilot.press("enter")  # that run's log
+        await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
+        assert app.screen.log_path == tmp_path / ".fedi" / "deployments" / f"{run.id}.jsonl"
+        await pilot.press("escape")
+        await until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
 
         # and the dashboard's "deployed" column says so
         await pilot.press("1")
         await until(pilot, "the dashboard", lambda: isinstance(app.screen, DashboardScreen))
-        await until(pilot, "deployed", lambda: "deployed 20" in screen_text(app))
+        deployed = f"deployed {day(run.finished)}"  # the day of that run, from the history
+        await until(pilot, deployed, lambda: deployed in screen_text(app))
     assert first.generation() == 1 and second.generation() == 1
 
 

@@ -31,6 +31,7 @@ SCREENS: dict[str, tuple[str, ...]] = {
     "runtime_add_left": ("3", "a", "down", "enter", "B", "tab", "tab"),
     "plan": ("p",),
     "nix_read": ("5", "enter", "j", "j"),
+    "migrate": ("2", "m"),
 }
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 THEMES = {"dark": "fedi-dark", "hc": "fedi-high-contrast"}

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from fedi_tui.cli.progress import Printer
-    from fedi_tui.cli.wiring import build_migration_ports, build_ports
+    from fedi_tui.cli.wiring import build_ports
     from fedi_tui.core.deploy.engine import ApplyOptions
     from fedi_tui.core.deploy.runner import who
     from fedi_tui.core.migrate.plan import migration_plan
@@ -115,7 +115,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         workspace,
         record,
         build_ports(workspace),
-        build_migration_ports(),
         sinks=[printer],
         options=ApplyOptions(parallel=args.parallel),
         dns_timeout=float(args.dns_timeout),
@@ -137,8 +136,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return EXIT_OK
     if outcome == "interrupted":
         return EXIT_INTERRUPTED
+    again = " --finish" if args.finish else " --abort" if args.abort else ""
     print(
-        f"fedi-tui: run `fedi-tui migrate --operator {args.operator}` again to resume",
+        f"fedi-tui: run `fedi-tui migrate --operator {args.operator}{again}` again to resume",
         file=sys.stderr,
     )
     return EXIT_USER

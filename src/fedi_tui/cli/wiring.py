@@ -13,7 +13,6 @@ from typing import Generic, TypeVar
 
 from fedi_tui.core.deploy.ports import Hypervisor, Ports
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.migrate.ports import MigrationPorts
 from fedi_tui.core.state.spec import GarageStorageSpec, ProxmoxRuntimeSpec
 from fedi_tui.core.workspace import Workspace
 
@@ -42,6 +41,7 @@ class _Made(Generic[T]):
 
 
 def build_ports(workspace: Workspace) -> Ports:
+    from fedi_tui.adapters.dns import DnsResolver
     from fedi_tui.adapters.garage import GarageAdmin
     from fedi_tui.adapters.machines import SshConnector
     from fedi_tui.adapters.s3 import S3Objects
@@ -86,11 +86,5 @@ def build_ports(workspace: Workspace) -> Ports:
         objects=objects,
         hypervisors=hypervisors,
         close=close,
+        resolver=DnsResolver,
     )
-
-
-def build_migration_ports() -> MigrationPorts:
-    """The DNS client of a migration (its data moves through the deploy ports)."""
-    from fedi_tui.adapters.dns import DnsResolver
-
-    return MigrationPorts(resolver=DnsResolver)

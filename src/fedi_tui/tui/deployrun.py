@@ -61,6 +61,8 @@ class DeploymentController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._cancel_asked = False
+        self.exit_after_run = False
+        """Quit once the run has ended (asked for while it ran)."""
         self._over = threading.Event()
         self._over.set()
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
@@ -168,6 +170,23 @@ class DeploymentController:
         if loop is not None and task is not None:
             loop.call_soon_threadsafe(task.cancel)
         self.app.run_tick += 1
+
+    def ask_before_quit(self) -> None:
+        """Quitting while the run goes on: cancel it first (asked), then quit when it ended."""
+        from fedi_tui.tui.screens.modals import ConfirmModal
+
+        body = (
+            "Quitting cancels it first, as Ctrl+C does in `fedi-tui apply`: running steps "
+            "stop, every machine ends cleanly and the recorded state says where."
+        )
+        modal = ConfirmModal("A deployment is running", body, yes="Cancel it and quit", no="Stay")
+
+        def answer(ok: bool | None) -> None:
+            if ok:
+                self.exit_after_run = True
+                self.cancel()
+
+        self.app.push_screen(modal, answer)
 
     def stop(self, timeout: float) -> bool:
         """The App is going away: cancel the run and wait (at most `timeout` s) until every

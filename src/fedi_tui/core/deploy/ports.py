@@ -368,8 +368,26 @@ class Hypervisor(Protocol):
     def close(self) -> Awaitable[None]: ...
 
 
+# --- DNS (migration) ------------------------------------------------------------------
+
+
+class Resolver(Protocol):
+    """Asks one DNS resolver: the address the provider configured, nothing else."""
+
+    address: str
+    """`ADDR:PORT`, for messages."""
+
+    async def lookup(self, name: str, rtype: str) -> tuple[str, ...]:
+        """The answers (addresses) for `name`; () for no such name or no record."""
+        ...
+
+
 async def _nothing_to_close() -> None:
     return None
+
+
+def _no_resolver(address: str) -> Resolver:
+    raise FediError("no DNS client is wired into this run; use `fedi-tui migrate`")
 
 
 @dataclass(frozen=True)
@@ -387,3 +405,6 @@ class Ports:
     hypervisors: Callable[[str], Hypervisor]
     close: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
     """Closes whatever the factories made (the engine's caller awaits it at the end)."""
+    resolver: Callable[[str], Resolver] = field(default=_no_resolver)
+    """Makes the client of a DNS resolver `ADDR:PORT` (a migration's DNS phase; FediError
+    when it is not one)."""

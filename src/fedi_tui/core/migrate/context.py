@@ -25,7 +25,6 @@ from fedi_tui.core.deploy.runner import DeploymentRun
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.deploy.steps.base import Desired
 from fedi_tui.core.errors import FediError
-from fedi_tui.core.migrate.ports import MigrationPorts
 from fedi_tui.core.migrate.record import MigrationRecord, save_migration, slot_dir
 from fedi_tui.core.migrate.slot import slot_part, target_view
 from fedi_tui.core.workspace import Workspace
@@ -45,7 +44,6 @@ class MigrationContext:
     source: Workspace
     record: MigrationRecord
     ports: Ports
-    more: MigrationPorts
     emit: Callable[[Event], None]
     deployment: str
     user: str

@@ -287,7 +287,7 @@ async def dns(ctx: MigrationContext) -> None:
             "DNS: no resolver to verify the records with; give --resolver ADDR:PORT "
             "(e.g. 127.0.0.53:53) and run the migration again"
         )
-    resolver = ctx.more.resolver(ctx.record.resolver)
+    resolver = ctx.ports.resolver(ctx.record.resolver)
     ctx.log("change these records at the registrar (name, type, old → new):")
     for record in plan.dns:
         ctx.log(f"  {record.line()}")

@@ -38,7 +38,6 @@ from fedi_tui.core.deploy.runner import known_hosts_file, who
 from fedi_tui.core.errors import FediError, LockHeld
 from fedi_tui.core.migrate.context import MigrationContext, Paused, PhaseFailed
 from fedi_tui.core.migrate.phases import PHASE_RUNNERS
-from fedi_tui.core.migrate.ports import MigrationPorts
 from fedi_tui.core.migrate.record import PHASES, TITLES, MigrationRecord
 from fedi_tui.core.state.lock import state_lock
 from fedi_tui.core.workspace import Workspace
@@ -56,7 +55,6 @@ class MigrationRun:
         source: Workspace,
         record: MigrationRecord,
         ports: Ports,
-        more: MigrationPorts,
         *,
         sinks: Sequence[EventSink],
         options: ApplyOptions | None = None,
@@ -75,7 +73,6 @@ class MigrationRun:
             source=source,
             record=record,
             ports=ports,
-            more=more,
             emit=self._emit,
             deployment=self.id,
             user=self.user,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from fedi_tui.core.deploy.plan import Step
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.migrate.record import MigrationRecord, Place, load_migration
 from fedi_tui.core.migrate.slot import target_view
@@ -102,3 +105,25 @@ def _check_deployed(workspace: Workspace, operator: str) -> None:
                     f"operator {operator}: {app.key} has no generated secrets recorded; "
                     "apply it first"
                 )
+
+
+def refuse_touching_migrations(workspace: Workspace, steps: Sequence[Step]) -> None:
+    """Refuse a deployment whose steps touch an operator that is migrating: switching its
+    source would start the apps the migration froze (and its records are the source's)."""
+    from fedi_tui.core.migrate.record import active_migrations
+
+    for record in active_migrations(workspace.state_dir):
+        op = record.operator
+        mine = workspace.recorded.only_operator(op)
+        config = workspace.config.only_operator(op)
+        names = {m.name for m in config.machines} | set(mine.machines)
+        names |= {b.name for b in config.buckets} | set(mine.buckets) | set(mine.keys)
+        names |= {a.key for m in config.machines for a in m.apps if a.operator == op}
+        touched = [s.id for s in steps if s.target in names]
+        if touched:
+            raise FediError(
+                f"operator {op} is migrating to {record.target.runtime} / "
+                f"{record.target.storage} ({record.status}); these steps would change its "
+                f"source: {', '.join(touched[:5])}; finish or abort the migration first "
+                f"(`fedi-tui migrate --operator {op} --finish` or `--abort`)"
+            )

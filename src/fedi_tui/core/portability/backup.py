@@ -43,6 +43,7 @@ from fedi_tui.core.portability.objects import download_objects
 from fedi_tui.core.portability.run import DataRun
 from fedi_tui.core.portability.secrets import collect, write_bundle
 from fedi_tui.core.portability.shells import Shells
+from fedi_tui.core.readonly import refuse_writes
 from fedi_tui.core.workspace import Workspace
 
 
@@ -65,6 +66,9 @@ def module_version(module: object) -> str:
     return f"fedi-tui {fedi_tui_version()}"
 
 
+READ_ONLY_REFUSAL = "take a backup (it copies the operator's secrets)"
+
+
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -80,6 +84,7 @@ async def backup(
     *,
     sinks: Sequence[EventSink] = (),
 ) -> BackupResult:
+    refuse_writes(READ_ONLY_REFUSAL)
     instances = operator_instances(ws, operator)
     now = datetime.now(UTC)
     if target is None:
@@ -164,10 +169,14 @@ async def _instance(
                 )
             )
     async with run.step(f"secrets:{inst.key}", None, f"{inst.key}: its secrets") as s:
-        bundle = collect(store, inst)
+        key_ids = {name: k.access_key_id for name, k in ws.recorded.keys.items()}
+        bundle = collect(store, inst, key_ids)
         path = root / inst.key / "secrets.json"
         write_bundle(path, bundle)
         secrets = file_entry(root, path)
+        meter = s.meter("secrets", inst.key)
+        meter.add(secrets.size, len(bundle.files) + len(bundle.keys))
+        meter.finish()
         s.log(f"{len(bundle.files)} secret files and {len(bundle.keys)} key secrets (0600)")
     return InstanceEntry(
         key=inst.key,
@@ -190,11 +199,14 @@ async def _configuration(
             f"configuration:{machine}", machine, f"rendered configuration of {machine}"
         ) as s:
             rendered = ws.rendered[machine]
+            meter = s.meter("configuration", machine)
             for rel, text in sorted(rendered.files.items()):
                 path = root / "configuration" / machine / rel
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 path.write_text(text, encoding="utf-8")
                 path.chmod(0o600)
                 entries.append(file_entry(root, path))
+                meter.add(entries[-1].size, 1)
+            meter.finish()
             s.log(f"{len(rendered.files)} files (configuration {rendered.hash[:12]})")
     return entries

@@ -39,10 +39,11 @@ class OperatorsScreen(AreaScreen):
         Binding("ctrl+r", "revert", "Revert"),
         Binding("a", "add", "Add operator"),
         Binding("x,delete", "remove", "Remove"),
+        Binding("m", "migrate", "Migrate…", show=False),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", show=False),
     ]
-    EDIT_ACTIONS = frozenset({"save", "revert", "add", "remove"})
+    EDIT_ACTIONS = frozenset({"save", "revert", "add", "remove", "migrate"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -224,6 +225,13 @@ class OperatorsScreen(AreaScreen):
 
     def action_add(self) -> None:
         self.app.switch_mode("setup")
+
+    def action_migrate(self) -> None:
+        """Move the operator to another runtime and storage (its own screen)."""
+        from fedi_tui.tui.screens.migrate import MigrateScreen
+
+        if self.current is not None:
+            self.app.push_screen(MigrateScreen(self.current))
 
     def action_remove(self) -> None:
         op_id = self.current

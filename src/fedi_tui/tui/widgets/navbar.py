@@ -39,6 +39,8 @@ class NavBar(Static):
         key_style = f"bold {variables.get('accent', 'yellow')}"
         here_style = f"bold reverse {variables.get('primary', 'blue')}"
         line = Text(" fedi-tui ", style="bold")
+        if self.read_only:  # first, so no terminal is too narrow to show it
+            line.append(" READ-ONLY ", style=f"bold reverse {variables.get('warning', 'yellow')}")
         if self.only is not None:
             line.append(" ")
             line.append(f" {self.only} ", style=here_style)
@@ -49,7 +51,4 @@ class NavBar(Static):
             line.append(key, style=key_style)
             line.append(f" {label} ", style=here_style if mode == self.current else "")
         line.append(f"  {self.file_name}", style="dim")
-        if self.read_only:
-            line.append(" ")
-            line.append(" READ-ONLY ", style=f"bold reverse {variables.get('warning', 'yellow')}")
         return line

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from fedi_tui.core.deploy.events import MachineState
 from fedi_tui.core.deploy.history import DeploymentRecord, HistoryIndex
 from fedi_tui.core.text import visible_line
-from fedi_tui.core.views.progress import state_label
 
 OUTCOME_LABELS = {"interrupted": "cancelled", "rolled-back": "rolled back"}
 
@@ -68,7 +67,7 @@ def history_rows(index: HistoryIndex) -> list[HistoryRow]:
         machines = tuple(
             MachineLine(
                 name,
-                state_label(m.state),
+                _label(m.state),
                 (m.config_hash or "—")[:12],
                 visible_line(m.message.splitlines()[0]) if m.message else "",
             )
@@ -109,5 +108,12 @@ def last_runs(index: HistoryIndex, machines_of: Mapping[str, Iterable[str]]) -> 
 def _say(run: DeploymentRecord, machines: set[str]) -> str:
     states = {m.state for name, m in run.machines.items() if name in machines}
     worst = next((s for s in _WORST if s in states), None)
-    word = state_label(worst) if worst is not None else "deployed"
+    word = _label(worst) if worst is not None else "deployed"
     return f"{word} {day(run.finished or run.started)}"
+
+
+def _label(state: MachineState) -> str:
+    # imported here: progress brings the step handlers, which the dashboard never needs
+    from fedi_tui.core.views.progress import state_label
+
+    return state_label(state)

@@ -50,8 +50,6 @@ SCAN_LINES = 65536
 _ERROR = LEVELS.index("error")
 _WARNING = LEVELS.index("warning")
 _DECODER = json.JSONDecoder()
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-"""What `visible_line` would change (checked first: most lines have none)."""
 
 
 def _line_columns() -> tuple[dict[str, int], dict[str, str]]:
@@ -111,6 +109,10 @@ class LogStore:
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def finished(self) -> bool:
@@ -213,7 +215,7 @@ class LogStore:
             ats.append(at)
             machines.append(mid)
             levels.append(level)
-            texts.append(visible_line(text) if _UNSAFE.search(text) else text)
+            texts.append(visible_line(text))
         end = self._text_off[-1]
         os.pwrite(self._text_fd, ("\n".join(texts) + "\n").encode("utf-8", "replace"), end)
         ends = []

@@ -11,9 +11,11 @@ frame intervals: tests/bench/bench_logs.py.)
 
 from __future__ import annotations
 
+import bisect
 import gc
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -94,6 +96,8 @@ class LogsScreen(Screen[None]):
         self._filter_error = ""
         self._done = False
         self._read_all = False
+        self._busy = ""
+        """What a thread is working out for the view ("filtering …")."""
         self._stop = threading.Event()
         self._shown: dict[str, str] = {}
 
@@ -187,10 +191,16 @@ class LogsScreen(Screen[None]):
         if upto <= SYNC_LINES:
             self._show_filtered(keep, self.store.select(keep, 0, upto), upto)
             return
-        self._show_status(busy="filtering …")
+        self._busy = "filtering …"
+        self._show_status()
 
         def work() -> None:
-            lines = self.store.select(keep, 0, upto)
+            try:
+                lines = self.store.select(keep, 0, upto)
+            except (OSError, ValueError):
+                if self.store.closed:
+                    return  # the screen was closed meanwhile
+                raise
             self.app.call_from_thread(self._show_filtered, keep, lines, upto)
 
         self.run_worker(work, thread=True, group="log-filter", exclusive=True, exit_on_error=False)
@@ -198,6 +208,7 @@ class LogsScreen(Screen[None]):
     def _show_filtered(self, keep: LogFilter, lines: list[int], upto: int) -> None:
         if keep is not self.keep or not self.is_attached:
             return  # a newer filter is on its way
+        self._busy = ""
         lines += self.store.select(keep, upto, self._seen)
         self.log_view.show(lines, len(lines))
         self._filtered()
@@ -318,6 +329,10 @@ class LogsScreen(Screen[None]):
 
     # --- moving, saving ---------------------------------------------------------------
 
+    @on(LogView.Shifted)
+    def _shifted(self) -> None:
+        self._show_status()
+
     def action_follow(self) -> None:
         self.following = not self.following
         if self.following:
@@ -345,23 +360,31 @@ class LogsScreen(Screen[None]):
         self.app.push_screen(prompt, self._save_to)
 
     def _save_to(self, answer: str | None) -> None:
+        """Write the lines shown, in a thread (a big view takes a while)."""
         if not answer:
             return
         path = Path(answer).expanduser()
         view = self.log_view.view
-        count = self.log_view.count
+        lines: Sequence[int] = range(self.log_view.count) if view is None else list(view)
+        shown = escape(visible_line(str(path)))
 
-        def work() -> int:
-            lines = list(range(count)) if view is None else list(view)
-            return self.store.save(path, lines)
+        def work() -> None:
+            try:
+                written = self.store.save(path, lines)
+            except OSError as error:
+                reason = escape(visible_line(error.strerror or str(error)))
+                self.app.call_from_thread(
+                    self.notify,
+                    f"{shown}: cannot write ({reason}).",
+                    title="Not saved",
+                    severity="error",
+                )
+                return
+            self.app.call_from_thread(
+                self.notify, f"{written:,} lines written to {shown}.", title="Saved"
+            )
 
-        try:
-            written = work()
-        except OSError as error:
-            reason = visible_line(error.strerror or str(error))
-            self.notify(f"{path}: cannot write ({reason}).", title="Not saved", severity="error")
-            return
-        self.notify(f"{written:,} lines written to {path}.", title="Saved")
+        self.run_worker(work, thread=True, group="log-save", exit_on_error=False)
 
     def action_back(self) -> None:
         if isinstance(self.focused, Input):
@@ -371,7 +394,7 @@ class LogsScreen(Screen[None]):
 
     # --- the status lines ----------------------------------------------------------------
 
-    def _show_status(self, busy: str = "") -> None:
+    def _show_status(self) -> None:
         view = self.log_view
         store = self.store
         name = escape(visible_line(self.log_path.name))
@@ -392,10 +415,14 @@ class LogsScreen(Screen[None]):
             parts.append("invert (no filter)")
         if self.search:
             here = view.cursor
-            nth = f"{self.hits.index(here) + 1}/" if here in self.hits else ""
+            at = bisect.bisect_left(self.hits, here) if here is not None else -1
+            found = 0 <= at < len(self.hits) and self.hits[at] == here
+            nth = f"{at + 1}/" if found else ""
             parts.append(f"search /{escape(visible_line(self.search))}/: {nth}{len(self.hits)}")
-        if busy:
-            parts.append(busy)
+        if view.shift:
+            parts.append(f"text scrolled by {view.shift} (← →)")
+        if self._busy:
+            parts.append(self._busy)
         if self._filter_error:
             parts.append(f"[b]{escape(visible_line(self._filter_error))}[/b]")
         self._update("#logs-status", " · ".join(parts))

@@ -16,6 +16,7 @@ from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -51,7 +52,12 @@ class LogView(ScrollView, can_focus=True):
         Binding("k,up", "scroll_lines(-1)", "Up", show=False),
         Binding("space,pagedown", "page(1)", "Page down", show=False),
         Binding("b,pageup", "page(-1)", "Page up", show=False),
+        Binding("right", "shift(8)", "Scroll right", show=False),
+        Binding("left", "shift(-8)", "Scroll left", show=False),
     ]
+
+    class Shifted(Message):
+        """The text column was scrolled sideways (`shift` changed)."""
 
     def __init__(self, store: LogStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -63,6 +69,8 @@ class LogView(ScrollView, can_focus=True):
         """Position of the highlighted line (the current search match)."""
         self._strips: LRUCache[int, Strip] = LRUCache(256)  # a few screens' worth
         self._styles: dict[str, Style] = {}
+        self.shift = 0
+        """Characters of the text column scrolled out on the left (long lines)."""
 
     # --- what is shown ---------------------------------------------------------------
 
@@ -166,7 +174,8 @@ class LogView(ScrollView, can_focus=True):
             segments.append(Segment(f"{name}  ", machine_style + base if cursor else machine_style))
         used = sum(len(s.text) for s in segments)  # the time and the names: one cell each
         room = max(0, width - used)
-        text = r.text if cell_len(r.text) <= room else set_cell_size(r.text, room)
+        text = r.text[self.shift :] if self.shift else r.text
+        text = text if cell_len(text) <= room else set_cell_size(text, room)
         segments.append(Segment(text, text_style))
         pad = room - cell_len(text)
         if pad > 0:
@@ -177,6 +186,13 @@ class LogView(ScrollView, can_focus=True):
 
     def action_scroll_lines(self, lines: int) -> None:
         self.scroll_relative(y=lines, animate=False, immediate=True)
+
+    def action_shift(self, columns: int) -> None:
+        """Scroll the text column sideways (the time and machine columns stay)."""
+        self.shift = max(0, self.shift + columns)
+        self._strips.clear()
+        self.refresh()
+        self.post_message(self.Shifted())
 
     def action_page(self, pages: int) -> None:
         height = max(1, self.scrollable_content_region.height - 1)

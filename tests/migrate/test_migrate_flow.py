@@ -90,6 +90,8 @@ def test_migration_moves_everything_and_finish_switches_the_state(providers: Pro
     assert "1 of 1 records point at the target" in out
     assert "health-check:host-b done" in out
     assert record(p)["status"] == "migrated"
+    for name, phase in record(p)["phases"].items():  # shown with -s: where the time goes
+        print(f"phase {name}: {phase['finished'] - phase['started']:.2f} s")
 
     # every table's rows are equal, every object byte-identical
     assert p.pg_b.table_checksums("mastodon") == source_tables

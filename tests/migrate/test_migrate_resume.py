@@ -21,6 +21,8 @@ import pytest
 from fedi_tui.core.migrate.record import PHASES
 from fedi_tui.core.migrate.run import DIE_IN
 from fedi_tui.core.workspace import Workspace
+from tests.deploy.test_apply_cli import fedi
+from tests.fixtures.postgres import fill_sample
 from tests.migrate.conftest import Providers, host_changes
 from tests.migrate.test_migrate_flow import (
     OBJECTS,
@@ -49,9 +51,17 @@ def test_killed_in_each_phase_the_migration_resumes_to_the_same_result(
     providers: Providers,
 ) -> None:
     p = providers
+    admin = '{ username = "admin", email = "admin@coop.test" }'
+    for key, value in (("admin", admin), ("enable", "true")):
+        done = fedi(p.path, "set", f"operators.coop.apps.pixelfed.{key}", value)
+        assert done.returncode == 0, done.stderr
     deployed_with_data(p)
-    p.dns.point("mastodon.coop.example", "127.0.0.21")
+    p.pg_a.create_database("pixelfed")
+    fill_sample(p.pg_a, "pixelfed", rows=40)
+    for app in ("mastodon", "pixelfed"):
+        p.dns.point(f"{app}.coop.example", "127.0.0.21")
     source_tables = p.pg_a.table_checksums("mastodon")
+    source_pixelfed = p.pg_a.table_checksums("pixelfed")
     first = (
         "--to-runtime", "host-b", "--to-storage", "garage-b", "--new-domain", "coop.example",
         "--resolver", p.resolver, "--dns-timeout", "10",
@@ -69,6 +79,7 @@ def test_killed_in_each_phase_the_migration_resumes_to_the_same_result(
 
     # the same result as an uninterrupted run
     assert p.pg_b.table_checksums("mastodon") == source_tables
+    assert p.pg_b.table_checksums("pixelfed") == source_pixelfed
     slot = p.path.parent / ".fedi/migrations/coop"
     key = json.loads((slot / "recorded.json").read_text())["keys"]["coop-mastodon"]
     s3 = p.garage_b.s3(key["access_key_id"], (slot / "secrets/keys/coop-mastodon").read_text())
@@ -76,8 +87,20 @@ def test_killed_in_each_phase_the_migration_resumes_to_the_same_result(
     assert (p.b.secrets_dir / "mastodon/secret-key-base").read_text() == (
         p.a.secrets_dir / "mastodon/secret-key-base"
     ).read_text()
-    # the host change ran for the new domain, once: the killed run had recorded that step
-    assert host_changes(p.b) == ["mastodon-tootctl cache clear", "mastodon-tootctl search deploy"]
+    # Pixelfed's app.env: the source's APP_KEY with the target's own S3 key
+    source_env = (p.a.secrets_dir / "pixelfed/app.env").read_text().splitlines()
+    target_env = (p.b.secrets_dir / "pixelfed/app.env").read_text().splitlines()
+    assert source_env[0].startswith("APP_KEY=") and target_env[0] == source_env[0]
+    pixelfed_key = json.loads((slot / "recorded.json").read_text())["keys"]["coop-pixelfed"]
+    assert target_env[1] == f"AWS_ACCESS_KEY_ID={pixelfed_key['access_key_id']}"
+    assert source_env[1:] != target_env[1:]
+    # the host change ran for the new domain, once: the killed run had recorded those steps
+    assert host_changes(p.b) == [
+        "mastodon-tootctl cache clear",
+        "mastodon-tootctl search deploy",
+        "pixelfed-manage config:cache",
+        "pixelfed-manage route:cache",
+    ]
     config = (p.b.config_dir / "configuration.nix").read_text()
     assert '"mastodon.coop.example"' in config
 

@@ -173,9 +173,6 @@ def run(
     if not steps:
         print("No changes: the recorded state matches fedi.toml. Nothing to do.")
         return EXIT_OK
-    from fedi_tui.core.migrate.start import refuse_touching_migrations
-
-    refuse_touching_migrations(workspace, steps)
     shown = replace(planned, plan=replace(planned.plan, steps=tuple(steps)))
     print_plan(shown, explain=False, diffs=not args.no_diff)
     _confirm(args, verb)

@@ -97,6 +97,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             resolver=args.resolver,
             user=user,
         )
+        ports = build_ports(workspace)
+        if args.resolver is not None:
+            ports.resolver(args.resolver)  # a bad address is refused before anything runs
         plan = migration_plan(workspace, target_view(workspace, record), record)
         for line in plan.lines():
             print(line)

@@ -106,6 +106,9 @@ class DeploymentRun:
                 raise FediError(f"another deployment is running: {exc}") from None
         try:
             if self._log is None:
+                from fedi_tui.core.migrate.start import refuse_touching_migrations
+
+                refuse_touching_migrations(self.workspace, self.steps)  # under the lock
                 self.history = HistoryWriter(state_dir, self.id, kind=self.kind)
                 self._stack.callback(self.history.close)
             secrets = self._secrets or SecretStore(state_dir)

@@ -73,7 +73,7 @@ async def test_help_lists_the_keys_of_the_screen_first_and_fits_the_app_keys(
         assert isinstance(help_screen, HelpScreen)
         table = help_screen.query_one(DataTable)
         rows = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
-        assert rows[:5] == ["^s", "^r", "a", "x / del", "]"]  # this screen's own keys
+        assert rows[:6] == ["^s", "^r", "a", "x / del", "m", "]"]  # this screen's own keys
         assert rows.index("q") < rows.index("tab / shift+tab") < rows.index("↑ / k")
         shown = screen_text(app)  # at 80x24, fedi-tui's keys are on screen
         for line in ("quit (when no text field has focus)", "ctrl+q / ctrl+c", "this help"):

@@ -113,6 +113,23 @@ let
             AWS_URL
             ;
         };
+        # what backup, restore and migration reach: each app's database, the unit names
+        data = {
+          databases =
+            lib.optionalAttrs config.services.mastodon.enable {
+              mastodon = config.services.mastodon.database.name;
+            }
+            // lib.optionalAttrs config.services.peertube.enable {
+              peertube = config.services.peertube.database.name;
+            }
+            // lib.optionalAttrs config.services.pixelfed.enable {
+              pixelfed = config.services.pixelfed.database.name;
+            };
+          units =
+            map (n: "${n}.service") (builtins.attrNames config.systemd.services)
+            ++ map (n: "${n}.target") (builtins.attrNames config.systemd.targets)
+            ++ map (n: "${n}.timer") (builtins.attrNames config.systemd.timers);
+        };
         fediversity = {
           secretsDir = config.fediversity.secretsDir;
           siteTitles = lib.mapAttrs (_: a: a.siteTitle) (

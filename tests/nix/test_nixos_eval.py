@@ -11,6 +11,7 @@ option name, a wrong type, a failed assertion, no boot modules) are caught.
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,14 @@ def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
             assert pixelfed["AWS_DEFAULT_REGION"] == storage.region
             assert pixelfed["AWS_URL"] == storage.media_url(bucket)
     assert values["fediversity"]["siteTitles"] == titles
+    # backup, restore and migration dump the database the NixOS module uses, and stop and
+    # start units that exist
+    assert values["data"]["databases"] == {
+        app.module.name: app.requirements.data.database for app in machine.apps
+    }
+    for app in machine.apps:
+        for unit in (*app.requirements.data.stop_units, *app.requirements.data.start_units):
+            assert fnmatch.filter(values["data"]["units"], unit), (app.module.name, unit)
     for app in ("mastodon", "peertube", "pixelfed"):
         if app not in titles:
             assert values[app] == {}

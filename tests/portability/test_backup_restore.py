@@ -106,6 +106,8 @@ def test_backup_wipe_restore_gives_back_equal_data(tmp_path: Path, deployed: Dep
     assert "Backup of op1 complete" in done.stdout
     assert "objects op1-mastodon done: 12/12 objects" in done.stdout
     assert "database mastodon done:" in done.stdout and "/s" in done.stdout
+    assert "secrets op1-mastodon done: 3 files" in done.stdout
+    assert "configuration host1 done:" in done.stdout
     manifest = json.loads((tmp_path / "bk/manifest.json").read_text())
     assert manifest["operator"] == "op1" and manifest["fedi_tui_version"]
     assert {i["key"] for i in manifest["instances"]} == {"op1-mastodon", "op1-pixelfed"}
@@ -141,9 +143,12 @@ def test_backup_wipe_restore_gives_back_equal_data(tmp_path: Path, deployed: Dep
     assert d.secrets() == secrets
     calls = systemctl_calls(d.node.host)[calls_before:]
     assert calls[0].startswith("systemctl stop mastodon-web.service")
+    assert calls[2] == "systemd-tmpfiles --create"  # the pushed secrets get their owners
     assert calls[-1].startswith("systemctl start")
     kinds = [r.kind for r in load_index(d.path.parent / ".fedi").deployments]
     assert kinds[-2:] == ["backup", "restore"]
+    logged = fedi(d.path, "logs", "last")
+    assert logged.returncode == 0 and "objects op1-mastodon done: 12/12 objects" in logged.stdout
 
 
 def test_a_tampered_backup_is_refused_before_anything_is_touched(
@@ -216,3 +221,110 @@ def test_a_killed_backup_leaves_nothing_that_looks_complete(
     done = fedi(d.path, "backup", "--operator", "op1", "--to", str(target))
     assert done.returncode == 0, done.stderr
     assert not partial.exists() and (target / "manifest.json").exists()
+
+
+def test_ctrl_c_during_a_backup_exits_130_and_leaves_nothing(
+    tmp_path: Path, deployed: Deployed
+) -> None:
+    d = deployed
+    s3 = d.s3("op1-pixelfed")
+    for i in range(150):
+        s3.put_object(Bucket="op1-pixelfed", Key=f"many/{i}", Body=os.urandom(20_000))
+    target, partial = tmp_path / "bk", tmp_path / ".bk.partial"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fedi_tui",
+            "-s",
+            str(d.path),
+            "backup",
+            "--operator",
+            "op1",
+            "--to",
+            str(target),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(partial.glob("objects/op1-pixelfed/*/*")):
+        assert proc.poll() is None, "the backup ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not target.exists() and not partial.exists()
+    last = load_index(d.path.parent / ".fedi").deployments[-1]
+    assert (last.kind, last.outcome) == ("backup", "interrupted")
+
+
+def test_restore_after_the_storage_keys_were_re_created_keeps_the_new_keys(
+    tmp_path: Path, deployed: Deployed
+) -> None:
+    """The disaster case: storage and secrets lost, apply made new keys and secrets; the
+    restore brings back the app's own secrets but keeps the new keys (and points at them)."""
+    import asyncio
+
+    from fedi_tui.adapters.garage import GarageAdmin
+    from fedi_tui.core.deploy.recorded import load_recorded, save_recorded
+
+    d = deployed
+    state_dir = d.path.parent / ".fedi"
+    tables = d.tables()
+    objects = {app: d.objects(f"op1-{app}") for app in APPS}
+    old = {app: (state_dir / f"secrets/apps/op1-{app}") for app in APPS}
+    before = {app: {p.name: p.read_text() for p in old[app].iterdir()} for app in APPS}
+    done = fedi(d.path, "backup", "--operator", "op1", "--to", str(tmp_path / "bk"))
+    assert done.returncode == 0, done.stderr
+
+    # lose everything: the keys (in Garage and recorded), the secrets, the data
+    recorded = load_recorded(state_dir)
+    old_ids = {app: recorded.keys[f"op1-{app}"].access_key_id for app in APPS}
+
+    async def delete_keys() -> None:
+        async with GarageAdmin(d.garage.provider, d.garage.spec()) as admin:
+            for key_id in old_ids.values():
+                assert key_id is not None
+                await admin.delete_key(key_id)
+
+    admin_s3 = d.garage.s3()
+    for app in APPS:
+        for key in objects[app]:
+            admin_s3.delete_object(Bucket=f"op1-{app}", Key=key)
+        d.pg.drop_database(app)
+    asyncio.run(delete_keys())
+    store = SecretStore(state_dir)
+    for app in APPS:
+        store.remove_app(f"op1-{app}")
+        store.remove_key(f"op1-{app}")
+    save_recorded(state_dir, recorded.model_copy(update={"keys": {}, "secrets": {}}))
+    result, _ = apply(d.path)
+    assert result.outcome == "succeeded", result.messages
+    new_ids = {app: load_recorded(state_dir).keys[f"op1-{app}"].access_key_id for app in APPS}
+    assert all(new_ids[a] and new_ids[a] != old_ids[a] for a in APPS)
+    new_key_secrets = {a: store.key_secret(f"op1-{a}") for a in APPS}
+
+    done = fedi(d.path, "restore", "--operator", "op1", "--from", str(tmp_path / "bk"), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "was re-created since the backup" in done.stdout
+    assert d.tables() == tables
+    assert {app: d.objects(f"op1-{app}") for app in APPS} == objects
+    for app in APPS:
+        assert store.key_secret(f"op1-{app}") == new_key_secrets[app]
+    after = {app: {p.name: p.read_text() for p in old[app].iterdir()} for app in APPS}
+    assert after["mastodon"]["secret-key-base"] == before["mastodon"]["secret-key-base"]
+    assert after["pixelfed"]["admin-password"] == before["pixelfed"]["admin-password"]
+    app_key = before["pixelfed"]["app.env"].splitlines()[0]
+    assert app_key.startswith("APP_KEY=") and app_key in after["pixelfed"]["app.env"]
+    for app, file in (("mastodon", "s3.env"), ("pixelfed", "app.env")):
+        assert f"AWS_ACCESS_KEY_ID={new_ids[app]}\n" in after[app][file]
+        secret = new_key_secrets[app]
+        assert secret is not None
+        assert f"AWS_SECRET_ACCESS_KEY={secret.get_secret_value()}\n" in after[app][file]
+        pushed = (d.node.host.secrets_dir / app / file).read_text()
+        assert pushed == after[app][file]

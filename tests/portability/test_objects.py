@@ -49,11 +49,14 @@ def bucket_of(garage: GarageStandIn, name: str) -> tuple[BucketObjects, StorageK
     return store.bucket(name, key.access_key_id, SecretStr(key.secret.get_secret_value())), key
 
 
-def fill(garage: GarageStandIn, key: StorageKey, bucket: str) -> dict[str, bytes]:
+def fill(
+    garage: GarageStandIn, key: StorageKey, bucket: str, *, big: bool = True
+) -> dict[str, bytes]:
     assert key.secret is not None
     s3 = garage.s3(key.access_key_id, key.secret.get_secret_value())
     bodies = {k: os.urandom(1000 + 37 * i) for i, k in enumerate(KEYS)}
-    bodies["big"] = os.urandom(9 * 1024 * 1024)  # spills from memory to disk
+    if big:
+        bodies["big"] = os.urandom(9 * 1024 * 1024)  # spills from memory to disk
     bodies["empty"] = b""
     for k, body in bodies.items():
         s3.put_object(Bucket=bucket, Key=k, Body=body)
@@ -67,6 +70,7 @@ def contents(garage: GarageStandIn, key: StorageKey, bucket: str) -> dict[str, b
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
 
 
+@pytest.mark.slow
 def test_copy_between_providers_is_byte_identical_and_resumes(
     tmp_path: Path, garage: GarageStandIn, garage_b: GarageStandIn
 ) -> None:
@@ -116,6 +120,7 @@ def test_a_torn_record_line_only_costs_a_copy(tmp_path: Path) -> None:
     assert list(VerifiedRecord(path).objects) == ["k"]
 
 
+@pytest.mark.slow
 def test_download_and_upload_by_content(
     tmp_path: Path, garage: GarageStandIn, garage_b: GarageStandIn
 ) -> None:
@@ -139,3 +144,25 @@ def test_errors_name_the_bucket_and_never_the_secret(garage: GarageStandIn) -> N
         asyncio.run(wrong.list())
     assert "bucket coop-peertube" in str(err.value)
     assert "not-the-secret" not in str(err.value)
+
+
+def test_listing_follows_every_page_and_head_reports_size_and_etag(garage: GarageStandIn) -> None:
+    from fedi_tui.adapters.s3.bucket import S3Bucket
+    from fedi_tui.adapters.s3.transport import S3Transport
+
+    key = app_key(garage, "coop-mastodon")
+    assert key.secret is not None
+    bodies = fill(garage, key, "coop-mastodon", big=False)
+    paged = S3Bucket(
+        S3Transport(garage.provider, garage.spec()),
+        "coop-mastodon",
+        key.access_key_id,
+        key.secret.get_secret_value(),
+        page_size=2,
+    )
+    listed = asyncio.run(paged.list())
+    assert [o.key for o in listed] == sorted(bodies)
+    assert {o.key: o.size for o in listed} == {k: len(v) for k, v in bodies.items()}
+    head = asyncio.run(paged.head("a.txt"))
+    assert head is not None and head.etag == hashlib.md5(bodies["a.txt"]).hexdigest()
+    assert asyncio.run(paged.head("not/there")) is None

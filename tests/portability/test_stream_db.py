@@ -103,6 +103,7 @@ def test_cancelling_stops_the_remote_command(data_hosts: DataHostFactory) -> Non
     asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_dump_to_a_file_then_restore_elsewhere_gives_equal_tables(
     tmp_path: Path, data_hosts: DataHostFactory
 ) -> None:
@@ -140,6 +141,7 @@ def test_dump_to_a_file_then_restore_elsewhere_gives_equal_tables(
     assert event_from_json(final[-1].to_json()) == final[-1]  # it goes to the JSONL log
 
 
+@pytest.mark.slow
 def test_transfer_streams_machine_to_machine_and_replaces_the_target(
     data_hosts: DataHostFactory,
 ) -> None:
@@ -185,3 +187,51 @@ def test_a_failed_dump_leaves_no_file_and_says_why(
         asyncio.run(go())
     assert 'database "nothere" does not exist' in str(err.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_source_stops_the_remote_reader(data_hosts: DataHostFactory) -> None:
+    node = data_hosts()
+    pid_file = node.host.root / "reader.pid"
+
+    async def go() -> None:
+        shell = await node.shell()
+        try:
+
+            async def source():  # type: ignore[no-untyped-def]
+                yield b"first chunk\n"
+                while not pid_file.exists():
+                    await asyncio.sleep(0.01)
+                raise FediError("the local file went away")
+
+            with pytest.raises(FediError, match="the local file went away"):
+                await shell.stream_in(["sh", "-c", f"echo $$ > {pid_file}; exec cat"], source())
+            status = await shell.run(["kill", "-0", pid_file.read_text().strip()], check=False)
+            assert status != 0, "the remote reader outlived the failure"
+        finally:
+            await shell.close()
+
+    asyncio.run(go())
+
+
+@pytest.mark.slow
+def test_a_failing_restore_fails_the_transfer_and_says_why(data_hosts: DataHostFactory) -> None:
+    a, b = data_hosts(), data_hosts()
+    a.pg.create_database("peertube", owner="peertube")
+    fill_sample(a.pg, "peertube", owner="peertube")  # the target lacks role peertube
+
+    async def go() -> None:
+        sa, sb = await a.shell(), await b.shell()
+        try:
+            await transfer(
+                Database(sa, "peertube", a.pg.database_command()),
+                Database(sb, "peertube", b.pg.database_command()),
+            )
+        finally:
+            await sa.close()
+            await sb.close()
+
+    with pytest.raises(FediError) as err:
+        asyncio.run(go())
+    text = str(err.value)
+    assert b.host.ssh.address in text and "pg_restore" in text
+    assert 'role "peertube" does not exist' in text

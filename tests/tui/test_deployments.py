@@ -11,9 +11,12 @@ import pytest
 from textual.pilot import Pilot
 
 from fedi_tui.core.deploy.history import load_index
+from fedi_tui.core.deploy.secretstore import SecretStore
+from fedi_tui.core.views.history import day
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.deployments import DeploymentsScreen
+from fedi_tui.tui.screens.logs import LogsScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from tests.deploy.conftest import deploy_hosts, health, write_state
@@ -70,6 +73,10 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert screen.view is not None and screen.view.can_apply
         text = screen_text(app)
         assert "host1  (host1, 127.0.0.10)" in text and "configuration.nix (new)" in text
+        # nothing secret: not on screen, not in any step or diff of the view
+        secrets = SecretStore(tmp_path / ".fedi").all_values()
+        shown = text + "".join(g.diff + str(g.steps) for g in screen.view.groups)
+        assert secrets and not [v for v in secrets if v in shown]
         # asked first: No leaves everything as it was
         await pilot.press("a")
         await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
@@ -105,6 +112,16 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert moves == sorted(moves, key=order.index)
         assert "holding for release-switch" in screen_text(app)  # in the table's last line
 
+        # opening the log (of the machine under the cursor) and closing it keeps the run
+        await pilot.press("l")
+        await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
+        await until(
+            pilot, "the held line", lambda: "holding for release-switch" in screen_text(app)
+        )
+        await pilot.press("escape")
+        await until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
+        assert app.deployments.running and state_of(app, "host2") == "activating"
+
         # leaving the area (and opening the dashboard) does not touch the run
         await pilot.press("1")
         await until(pilot, "the dashboard", lambda: isinstance(app.screen, DashboardScreen))
@@ -118,6 +135,8 @@ async def test_apply_from_the_tui_follows_every_machine(
         await pilot.pause()
         assert app.deployments.progress is not None
         assert app.deployments.progress.outcome == "succeeded"
+        ended = [n.message for n in app._notifications if n.title == "Deployment ended"]
+        assert len(ended) == 1 and "succeeded" in ended[0]
         assert {state_of(app, "host1"), state_of(app, "host2")} == {"done"}
         text = screen_text(app)
         assert "succeeded" in text and "host2" in text
@@ -134,11 +153,17 @@ async def test_apply_from_the_tui_follows_every_machine(
         detail = screen_text(app)
         config_hash = run.machines["host1"].config_hash
         assert config_hash and config_hash[:12] in detail and "succeeded" in detail
+        await pilot.press("enter")  # that run's log
+        await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
+        assert app.screen.log_path == tmp_path / ".fedi" / "deployments" / f"{run.id}.jsonl"
+        await pilot.press("escape")
+        await until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
 
         # and the dashboard's "deployed" column says so
         await pilot.press("1")
         await until(pilot, "the dashboard", lambda: isinstance(app.screen, DashboardScreen))
-        await until(pilot, "deployed", lambda: "deployed 20" in screen_text(app))
+        deployed = f"deployed {day(run.finished)}"  # the day of that run, from the history
+        await until(pilot, deployed, lambda: deployed in screen_text(app))
     assert first.generation() == 1 and second.generation() == 1
 
 
@@ -178,3 +203,54 @@ async def test_cancel_asks_then_stops_the_run_cleanly(
     assert run.outcome == "interrupted"
     assert run.machines["host1"].state == "interrupted"
     assert host.generation() == 0  # the held switch never happened
+
+
+async def test_quitting_during_a_run_asks_then_cancels_it_first(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    host = deploy_hosts()
+    path = write_state(tmp_path, [host])
+    host.tell("hold-switch")
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_plan(pilot)
+        await confirm_apply(pilot)
+        await until(pilot, "running", lambda: state_of(app, "host1") == "activating")
+        await pilot.press("q")
+        await until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        assert "A deployment is running" in screen_text(app)
+        await pilot.press("y")
+        await until(pilot, "the run ends", lambda: not app.deployments.running)
+        await until(
+            pilot, "the app exits", lambda: app._exit_renderables is not None and not app.is_running
+        )
+    assert app.return_code == 0
+    assert load_index(tmp_path / ".fedi").deployments[-1].outcome == "interrupted"
+
+
+async def test_one_operators_plan_is_applied_alone(
+    tmp_path: Path, deploy_hosts: HostFactory, make_app: AppFactory
+) -> None:
+    first, second = deploy_hosts(), deploy_hosts()
+    path = write_state(tmp_path, [first, second])
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_plan(pilot)
+        await pilot.press("o")  # the whole provider → op1
+        assert screen.scope == "op1"
+        await until(pilot, "op1's plan", lambda: screen.view is not None)
+        assert screen.view is not None
+        assert {g.name for g in screen.view.groups} == {"host1"}
+        assert "Plan for operator op1" in screen_text(app)
+        await confirm_apply(pilot)
+        await until(
+            pilot,
+            "the run ends",
+            lambda: (
+                app.deployments.progress is not None
+                and app.deployments.progress.outcome is not None
+            ),
+        )
+        assert app.deployments.progress is not None
+        assert set(app.deployments.progress.machines) == {"host1"}
+    assert first.generation() == 1 and second.generation() == 0

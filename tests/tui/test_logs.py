@@ -17,6 +17,7 @@ from textual.widgets import Input
 
 from fedi_tui.core.deploy.history import read_log
 from fedi_tui.core.views.logs import LogFilter, row
+from fedi_tui.tui.screens import logs
 from fedi_tui.tui.screens.logs import LogsScreen
 from fedi_tui.tui.screens.prompt import PromptModal
 from fedi_tui.tui.widgets.logview import LogView
@@ -100,6 +101,10 @@ async def open_logs(pilot: Pilot[object], path: Path, **options: str) -> LogsScr
     await pilot.pause()
     await pilot.pause()
     return screen
+
+
+def notes(app: object) -> list[str]:
+    return [n.message for n in app._notifications]  # type: ignore[attr-defined]
 
 
 def shown(screen: LogsScreen) -> list[str]:
@@ -282,11 +287,36 @@ async def test_save_asks_for_a_file_and_writes_the_filtered_view(
         assert field.value.endswith("20261202T080000Z-beef.log")  # a name is proposed
         field.value = str(out)  # (typing a long temp path key by key is slow)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)  # written in a thread
         assert app.screen is screen
         width = screen.store.machine_width()
         want = [row(e).plain(width) for e in read_log(path) if e.machine == "web-1"]
         assert out.read_text(encoding="utf-8").splitlines() == want
+        assert f"{len(want):,} lines written to {out}." in notes(app)
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#prompt-value", Input).value = str(tmp_path / "no" / "such.log")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("cannot write (No such file or directory)" in n for n in notes(app))
+
+
+async def test_a_filter_over_a_big_log_runs_in_a_thread_and_gives_the_same_lines(
+    tmp_path: Path, demo_copy: Path, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "SYNC_LINES", 100)
+    path = write_log(tmp_path, run_events(3000))
+    rows = [row(e) for e in read_log(path)]
+    app = make_app(demo_copy)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_logs(pilot, path)
+        await pilot.press("slash")
+        await type_into(pilot, "#logs-filter", "unit-1[0-2]")
+        await pilot.press("enter")
+        await settle(pilot)
+        keep = LogFilter.make("unit-1[0-2]")
+        assert list(screen.log_view.view or ()) == [i for i, r in enumerate(rows) if keep.keeps(r)]
+        assert "filtering" not in screen_text(app)
 
 
 async def test_escape_sequences_from_the_machines_are_shown_visibly(
@@ -328,6 +358,26 @@ async def test_every_action_is_in_the_footer_help_and_palette(
         assert app.screen is screen and screen.log_view.cursor is not None
 
 
+async def test_long_lines_scroll_sideways(
+    tmp_path: Path, demo_copy: Path, make_app: AppFactory
+) -> None:
+    events = list(run_events(0))
+    events.insert(1, line(0, text="start " + "x" * 200 + " THE-END"))
+    path = write_log(tmp_path, events)
+    app = make_app(demo_copy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_logs(pilot, path)
+        assert "THE-END" not in screen_text(app)
+        await pilot.press(*["right"] * 20)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "THE-END" in text and "text scrolled by 160" in text
+        assert "08:00:00 web-1" in text  # time and machine stay
+        await pilot.press(*["left"] * 30)
+        await pilot.pause()
+        assert "start xxx" in screen_text(app)
+
+
 async def test_escape_closes_the_screen(
     tmp_path: Path, demo_copy: Path, make_app: AppFactory
 ) -> None:
@@ -340,3 +390,43 @@ async def test_escape_closes_the_screen(
         await pilot.press("escape")  # … and out
         await pilot.pause()
         assert app.screen is not screen
+
+
+async def test_logs_follow_and_the_screen_show_the_same_lines_of_a_running_deployment(
+    demo_copy: Path, make_app: AppFactory
+) -> None:
+    """Support staff: `fedi-tui logs --follow` and a `--read-only` TUI, both on a run another
+    process is writing, with the same filter, print exactly the same lines."""
+    producer = Producer(demo_copy.parent / ".fedi")
+    try:
+        producer.send("lines 30")
+        command = [sys.executable, "-m", "fedi_tui", "-s", str(demo_copy), "logs", "--follow"]
+        follow = subprocess.Popen(
+            [*command, "--machine", "db-1", "--grep", "output [0-9]*[02468]$"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        app = make_app(demo_copy, read_only=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await open_logs(pilot, producer.path, machine="db-1")
+            await pilot.press("slash")
+            await type_into(pilot, "#logs-filter", "output [0-9]*[02468]$")
+            await pilot.press("enter")
+            assert follow.stdout is not None
+            first = follow.stdout.readline()  # --follow prints while the run goes on
+            assert first.rstrip("\n").endswith("output 4")
+            producer.send("lines 60")
+            producer.send("finish")
+            out = follow.stdout.read()  # (communicate() would lose what readline buffered)
+            assert follow.wait(timeout=60) == 0, follow.stderr.read() if follow.stderr else ""
+            await wait_for(pilot, lambda: screen.store.finished, "the end of the run")
+            await wait_for(pilot, lambda: "finished" in screen_text(app), "the screen to catch up")
+            view = screen.log_view
+            on_screen = [view.row_at(p).plain() for p in range(view.count)]
+        printed = [first.rstrip("\n"), *out.splitlines()]
+        assert printed == on_screen
+        assert len(printed) == 15  # db-1 has every third line; half of those end in an even digit
+    finally:
+        producer.stop()

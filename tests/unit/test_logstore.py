@@ -162,3 +162,20 @@ def test_a_closed_store_reads_no_more(big_log: Path) -> None:
     store.close()
     assert not store.poll()
     assert DEPLOYMENT in big_log.name
+
+
+def test_bytes_that_are_not_utf8_and_lone_surrogates_keep_the_index_exact(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    good = line(0, text="ok")
+    surrogate = line(1, text="\ud800 half a pair")  # json escapes it: \\ud800
+    raw = good.to_json().encode() + b"\n" + b'{"type": "LogLine", "bad \xff\xfe"}\n'
+    raw += surrogate.to_json().encode("utf-8", "surrogatepass") + b"\n"
+    raw += line(2, text="ünïcode ✓").to_json().encode() + b"\n"
+    path.write_bytes(raw)
+    store = LogStore(path)
+    assert store.read_all() == 4
+    assert store.row(1).level == "warning" and "bad \ufffd\ufffd" in store.row(1).text
+    assert store.row(2).text.endswith("? half a pair")
+    assert store.row(3) == row(line(2, text="ünïcode ✓"))
+    assert store.event(3) == line(2, text="ünïcode ✓")  # byte offsets still right
+    assert store.event(0) == good

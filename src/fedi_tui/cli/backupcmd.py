@@ -56,8 +56,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     from fedi_tui.cli.progress import Printer
     from fedi_tui.cli.wiring import build_ports
-    from fedi_tui.core.portability.backup import backup
+    from fedi_tui.core.portability.backup import READ_ONLY_REFUSAL, backup
+    from fedi_tui.core.readonly import enter_read_only, refuse_writes
 
+    if args.read_only:  # a backup copies every secret of the operator: not for read-only
+        enter_read_only()
+    refuse_writes(READ_ONLY_REFUSAL)
     ws = open_workspace(args)
     printer = Printer()
     result = asyncio.run(backup(ws, build_ports(ws), args.operator, args.to, sinks=[printer]))

@@ -5,20 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+import time
 from datetime import UTC, datetime
 
 from fedi_tui.cli.common import EXIT_OK, open_workspace
-from fedi_tui.core.deploy.events import LEVELS, Event
+from fedi_tui.core.deploy.events import LEVELS
 from fedi_tui.core.deploy.history import (
     find_deployment,
-    follow_log,
     load_index,
     log_path,
     process_alive,
-    read_log,
 )
-from fedi_tui.core.views.logs import LogFilter, row
+from fedi_tui.core.errors import FediError
+from fedi_tui.core.views.logs import LogFilter
+from fedi_tui.core.views.logstore import LogStore
+
+FOLLOW_POLL = 0.1
+"""Seconds `logs --follow` waits when the log has not grown."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,25 +57,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-
+    """Print a run's log through the same LogStore the log screen reads it with: the same
+    lines, the same filter over the whole log; --follow until the run has ended."""
     workspace = open_workspace(args)
     run = find_deployment(workspace.state_dir, args.id)
     path = log_path(workspace.state_dir, run.id)
+    if not path.exists():
+        raise FediError(f"{path}: no such deployment log")
     keep = LogFilter.make(args.grep, invert=args.invert, machine=args.machine, level=args.level)
-    if args.follow and run.outcome == "running" and process_alive(run.pid):
-        events: Iterable[Event | None] = follow_log(path, alive=lambda: process_alive(run.pid))
-    else:
-        events = read_log(path)
-
-    for event in events:
-        if event is None:
-            continue
-        r = row(event)
-        if not keep.keeps(r):
-            continue
-
-        print(event.to_json() if args.json else r.plain(), flush=args.follow)
-    if run.outcome == "running" and not process_alive(run.pid):
+    following = args.follow and run.outcome == "running" and process_alive(run.pid)
+    store = LogStore(path)
+    try:
+        while True:
+            got = store.poll()
+            if got:
+                for i in store.select(keep, got.start, got.stop):
+                    print(store.event(i).to_json() if args.json else store.row(i).plain())
+                if following:
+                    sys.stdout.flush()
+            elif not following or not store.growing():
+                break
+            else:
+                time.sleep(FOLLOW_POLL)
+    finally:
+        store.close()
+    if run.outcome == "running" and not process_alive(run.pid) and not store.finished:
         print(
             f"fedi-tui: deployment {run.id} never finished: its process {run.pid} is gone "
             "(killed?); the next apply plans what is left",

@@ -20,10 +20,17 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 from fedi_tui.core.errors import FediError
-from fedi_tui.sandbox.layout import MARKER, PROVIDERS, ProviderDir, provider_dirs
+from fedi_tui.sandbox.layout import (
+    MARKER,
+    PROVIDERS,
+    ProviderDir,
+    machines_dir,
+    provider_dirs,
+)
 from fedi_tui.sandbox.records import (
     ProcessRecord,
     alive,
@@ -106,6 +113,12 @@ def check_tools() -> None:
     ]
     if missing:
         raise FediError(f"the sandbox needs {', '.join(missing)}; `bash .ci/setup` installs them")
+    modules = [m for m in ("fakepve", "moto", "openapi_core") if find_spec(m) is None]
+    if modules:
+        raise FediError(
+            f"the sandbox needs the Python packages {', '.join(modules)}: "
+            "pip install 'fedi-tui[sandbox]' (`bash .ci/setup` does)"
+        )
     if os.geteuid() != 0:
         raise FediError(
             "the sandbox needs root: its VMs listen on port 22 of loopback addresses, "
@@ -134,7 +147,8 @@ def _write_secret(path: Path) -> None:
 
 def _spawn(where: ProviderDir) -> ProcessRecord:
     where.root.mkdir(parents=True, exist_ok=True)
-    where.root.chmod(0o755)  # the machines' user walks through it to their files
+    where.machines.mkdir(parents=True, exist_ok=True)
+    where.machines.parent.chmod(0o755)
     _write_secret(where.pve_token)
     _write_secret(where.garage_token)
     _keygen(where.ssh_key)
@@ -183,8 +197,12 @@ def up(directory: Path) -> Status:
     check_tools()
     if directory.exists():
         clean(directory)
-    directory.mkdir(parents=True, mode=0o755)
-    directory.chmod(0o755)
+    machines = machines_dir(directory)
+    if machines.exists():
+        clean(directory)
+    directory.mkdir(parents=True, mode=0o700)
+    machines.mkdir(mode=0o755)  # tempfile's /tmp is shared: made by us now, or we fail here
+    machines.chmod(0o755)
     marker = {"made_by": "fedi-tui sandbox up", "providers": list(PROVIDERS)}
     (directory / MARKER).write_text(json.dumps(marker) + "\n")
     try:
@@ -209,6 +227,9 @@ def clean(directory: Path) -> list[int]:
     if left:
         return left
     shutil.rmtree(directory, ignore_errors=True)
+    machines = machines_dir(directory)
+    if machines.exists() and machines.stat().st_uid == os.geteuid():
+        shutil.rmtree(machines, ignore_errors=True)
     return []
 
 
@@ -216,6 +237,8 @@ def down(directory: Path) -> tuple[list[ProcessRecord], list[int]]:
     """Stop the sandbox in *directory*; return what was recorded and what would not stop."""
     directory = directory.expanduser().resolve()
     if not directory.exists():
+        if machines_dir(directory).exists():  # a crash half-way through `down`
+            clean(directory)
         return [], []
     if not _is_sandbox(directory):
         raise FediError(f"{directory} is not a sandbox (no {MARKER} in it); nothing stopped")

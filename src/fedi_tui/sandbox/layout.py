@@ -11,9 +11,15 @@
     DIR/a/processes.jsonl       every process started for it, by pid
     DIR/a/ready.json            what its supervisor serves, once it does
     DIR/a/supervisor.log        the supervisor's own log
-    DIR/a/machines/             the machines' files (the NixOS host, one per VM)
-    DIR/a/vm-root/              where each VM's own sessions see its files
     DIR/b/…                     provider b (the target for trying migration)
+
+    $TMPDIR/fedi-sandbox-<hash of DIR>/a/machines/   the machines' files (the NixOS
+                                host, one per VM) and vm-root/, where each VM's own
+                                sessions see its files
+
+The machines log in as a user of their own, who must reach their files; those
+live under the temporary directory (open to every user to pass through), so
+DIR itself can stay private (it holds the secrets) wherever it is.
 
 Addresses: provider *n* (a = 1, b = 2) gives its VMs 127.0.3n.10–40 (port 22,
 like real VMs) and runs its NixOS host on 127.0.4n.2; its servers listen on
@@ -22,7 +28,9 @@ like real VMs) and runs its NixOS host on 127.0.4n.2; its servers listen on
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,11 +92,11 @@ class ProviderDir:
 
     @property
     def machines(self) -> Path:
-        return self.root / "machines"
+        return machines_dir(self.root.parent) / self.name / "machines"
 
     @property
     def vm_root(self) -> Path:
-        return self.root / "vm-root"
+        return machines_dir(self.root.parent) / self.name / "vm-root"
 
     @property
     def vm_net(self) -> str:
@@ -97,6 +105,12 @@ class ProviderDir:
     @property
     def nixos_address(self) -> str:
         return f"127.0.{40 + self.index}.2"
+
+
+def machines_dir(directory: Path) -> Path:
+    """Where the machines of the sandbox in *directory* keep their files (see above)."""
+    digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"fedi-sandbox-{digest}"
 
 
 def provider_dirs(directory: Path) -> list[ProviderDir]:

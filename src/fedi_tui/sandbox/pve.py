@@ -22,8 +22,8 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fakepve import FakePve  # type: ignore[import-untyped]
-from fakepve.server import settle  # type: ignore[import-untyped]
+from fakepve import FakePve
+from fakepve.server import settle
 
 from fedi_tui.sandbox.tls import ServerCerts
 

@@ -23,14 +23,13 @@ from textual.theme import Theme
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from fedi_tui.core.errors import FediError, InvalidState, LockHeld, StateConflict
+from fedi_tui.core.errors import FediError
 from fedi_tui.tui import messages
 from fedi_tui.tui.areas import AREA_TITLES, AREAS, READ_WRITE_AREAS, screen_class
 from fedi_tui.tui.commands import FediCommands, TextualCommands
-from fedi_tui.tui.crashlog import save_crash_log
 from fedi_tui.tui.screens.help import HelpScreen, everywhere, key_rows
 from fedi_tui.tui.screens.loading import LoadingScreen
-from fedi_tui.tui.screens.modals import ConfirmModal, MessageModal
+from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.themes import DEFAULT_THEME, load_themes, remember_theme, remembered_theme
 from fedi_tui.tui.widgets.plansummary import PENDING
 
@@ -42,9 +41,9 @@ if TYPE_CHECKING:
     from fedi_tui.core.state.file import LoadedState
     from fedi_tui.core.workspace import Workspace
     from fedi_tui.tui.deployrun import DeploymentController, PortsFactory
+    from fedi_tui.tui.filewatch import StateFileWatch
     from fedi_tui.tui.probing import ProbeView
-
-    Records = tuple[RecordedState | FediError, HistoryIndex | FediError]
+    from fedi_tui.tui.records import Records, WorkspaceCache
 
 
 def _area(mode: str) -> Callable[[], Screen[Any]]:
@@ -113,8 +112,6 @@ class FediApp(App[str | None]):
         self.clock = clock or time.time
         """Now, for elapsed times (tests give a fixed one)."""
         self._deployments: DeploymentController | None = None
-        self._exit_after_run = False
-        """Runs connection tests (wired by the CLI); None: tests are not available."""
         if loaded is not None:
             self.set_reactive(FediApp.state, loaded)
         elif path is None:
@@ -132,7 +129,9 @@ class FediApp(App[str | None]):
         """Started as `fedi-tui setup`: exit once the wizard saved."""
         self.unsaved: dict[str, bool] = {}
         self._remember = remember
-        self._workspace: Workspace | None = None
+        self._workspaces: WorkspaceCache | None = None
+        self.file_watch: StateFileWatch | None = None
+        """Re-reads the state file when it changes on disk (from the first load on)."""
         self._jobs: dict[Worker[Any], tuple[Callable[[Any], None] | None, Callable[[], None]]] = {}
         for t in themes if themes is not None else load_themes():
             self.register_theme(t)
@@ -151,6 +150,7 @@ class FediApp(App[str | None]):
             self._set_recorded(self._read_recorded(self.state))
             self.switch_mode(self.start_mode)
             self.watch_state(self.state)
+            self._watch_file()
             return
         # first frame now; read and validate the file (and import the core) behind it
         self.push_screen(LoadingScreen(self.path))
@@ -196,52 +196,22 @@ class FediApp(App[str | None]):
         """The Workspace of this state (default: the one shown) and the recorded state, made
         once per change: the plan line, the plan view and Apply share its mapping and
         rendering. FediError when the recorded state cannot be read. Safe in a thread."""
-        from fedi_tui.core.workspace import Workspace
+        from fedi_tui.tui.records import WorkspaceCache
 
-        loaded = loaded if loaded is not None else self.state
-        recorded = self.recorded
-        cached = self._workspace
-        if cached is not None and cached.loaded is loaded and cached.recorded is recorded:
-            return cached
-        made = (
-            Workspace(loaded, recorded) if recorded is not None else Workspace.from_loaded(loaded)
-        )
-        self._workspace = made
-        return made
+        if self._workspaces is None:
+            self._workspaces = WorkspaceCache()
+        return self._workspaces.get(loaded if loaded is not None else self.state, self.recorded)
 
     @staticmethod
     def _read_recorded(loaded: LoadedState) -> Records:
-        """What fedi-tui recorded as done beside this state file and the deployment
-        history, or why each is unreadable."""
-        from fedi_tui.core.deploy.history import load_index
-        from fedi_tui.core.deploy.recorded import load_recorded
-        from fedi_tui.core.state.statedir import state_dir
+        from fedi_tui.tui.records import read_records
 
-        directory = state_dir(loaded.path, loaded.spec)
-        recorded: RecordedState | FediError
-        history: HistoryIndex | FediError
-        try:
-            recorded = load_recorded(directory)
-        except FediError as error:
-            recorded = error
-        try:
-            history = load_index(directory)
-        except FediError as error:
-            history = error
-        return recorded, history
+        return read_records(loaded)
 
     def _set_recorded(self, records: Records) -> None:
-        recorded, history = records
-        if isinstance(recorded, FediError):
-            self.notify(str(recorded), title="Recorded state", severity="error", timeout=10)
-            self.recorded = None
-        elif self.recorded is None or recorded != self.recorded:
-            self.recorded = recorded
-        if isinstance(history, FediError):
-            self.notify(str(history), title="Deployment history", severity="error", timeout=10)
-            self.history = None
-        elif self.history is None or history != self.history:
-            self.history = history
+        from fedi_tui.tui.records import set_records
+
+        set_records(self, records)
 
     def refresh_records(self) -> None:
         """Read the recorded state and the history again (after a deployment)."""
@@ -256,6 +226,13 @@ class FediApp(App[str | None]):
         self._set_recorded(recorded)
         self.state = loaded
         self.switch_mode(self.start_mode)
+        self._watch_file()
+
+    def _watch_file(self) -> None:
+        from fedi_tui.tui.filewatch import StateFileWatch
+
+        if self.file_watch is None:
+            self.file_watch = StateFileWatch(self)
 
     def _cannot_open(self, error: FediError) -> None:
         self.load_error = error
@@ -300,32 +277,9 @@ class FediApp(App[str | None]):
 
     def show_error(self, error: BaseException | None, doing: str) -> None:
         """The one place failures are shown: what happened and what to do, no traceback."""
-        if isinstance(error, StateConflict):
-            body = f"{error}\n\nReload the file now? Unsaved edits here are dropped."
-            modal = ConfirmModal("The file changed on disk", body, yes="Reload", no="Keep editing")
+        from fedi_tui.tui.errorview import show_error
 
-            def answer(reload: bool | None) -> None:
-                if reload:
-                    self.post_message(messages.ReloadState())
-
-            self.push_screen(modal, answer)
-        elif isinstance(error, InvalidState):
-            problems = "\n".join(p.format(error.path) for p in error.problems)
-            body = f"{problems}\n\nNothing was written. Correct the values and save again."
-            self.push_screen(MessageModal(f"Not saved: {doing}", body))
-        elif isinstance(error, LockHeld):
-            self.notify(
-                f"{error}. Try again in a moment.", title=f"{doing}: busy", severity="error"
-            )
-        elif isinstance(error, FediError):
-            self.notify(str(error), title=f"{doing} failed", severity="error", timeout=10)
-        else:
-            where = save_crash_log(error)
-            body = (
-                f"{doing} failed with an internal error "
-                f"({type(error).__name__}). {where}\nPlease report it. Nothing else was changed."
-            )
-            self.push_screen(MessageModal("Internal error", body))
+        show_error(self, error, doing)
 
     # --- requests from screens --------------------------------------------------
 
@@ -404,27 +358,9 @@ class FediApp(App[str | None]):
         if self._deployments is not None:
             self._deployments.stop(timeout=30)
 
-    @on(messages.ApplyPlan)
-    def _apply(self, request: messages.ApplyPlan) -> None:
-        self.deployments.start(request.workspace, request.planned)
-
-    @on(messages.CancelDeployment)
-    def _cancel_deployment(self) -> None:
-        self.deployments.cancel()
-
-    @on(messages.DeploymentProgressed)
-    def _deployment_progressed(self) -> None:
-        self.deployments.drain()
-
-    @on(messages.DeploymentStarted)
-    def _deployment_started(self) -> None:
-        self.refresh_records()  # the history lists the run from its start
-
-    @on(messages.DeploymentEnded)
-    def _deployment_ended(self) -> None:
-        self.refresh_records()  # what the run did is recorded: a new plan, a new history
-        if self._exit_after_run:
-            self.exit()
+    @on(messages.DeploymentMessage)
+    def _deployment(self, message: messages.DeploymentMessage) -> None:
+        self.deployments.handle(message)
 
     @on(messages.EditsPending)
     def _edits_pending(self, event: messages.EditsPending) -> None:
@@ -508,20 +444,7 @@ class FediApp(App[str | None]):
 
     async def action_quit(self) -> None:
         if self._deployments is not None and self._deployments.running:
-            body = (
-                "Quitting cancels it first, as Ctrl+C does in `fedi-tui apply`: running steps "
-                "stop, every machine ends cleanly and the recorded state says where."
-            )
-            modal = ConfirmModal(
-                "A deployment is running", body, yes="Cancel it and quit", no="Stay"
-            )
-
-            def answer(ok: bool | None) -> None:
-                if ok:
-                    self._exit_after_run = True
-                    self.deployments.cancel()
-
-            self.push_screen(modal, answer)
+            self._deployments.ask_before_quit()
             return
         pending = sorted(
             AREA_TITLES.get(source, source) for source, yes in self.unsaved.items() if yes

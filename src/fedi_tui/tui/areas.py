@@ -14,7 +14,7 @@ AREAS: tuple[tuple[str, str, str], ...] = (
     ("3", "runtimes", "Runtimes"),
     ("4", "setup", "Setup"),
     ("5", "nix", "Nix"),
-    ("6", "deployments", "Deployments"),
+    ("6", "deployments", "Deploy"),
 )
 """(key, mode, title) of each area, in nav-bar order."""
 

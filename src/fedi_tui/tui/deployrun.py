@@ -61,10 +61,27 @@ class DeploymentController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._cancel_asked = False
+        self.exit_after_run = False
+        """Quit once the run has ended (asked for while it ran)."""
         self._over = threading.Event()
         self._over.set()
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         """Called with each batch of events, in the App's thread (e.g. a live log view)."""
+
+    def handle(self, message: messages.DeploymentMessage) -> None:
+        """Requests from the screens, and what the run's thread says (on the App)."""
+        if isinstance(message, messages.ApplyPlan):
+            self.start(message.workspace, message.planned)
+        elif isinstance(message, messages.CancelDeployment):
+            self.cancel()
+        elif isinstance(message, messages.DeploymentProgressed):
+            self.drain()
+        elif isinstance(message, messages.DeploymentStarted):
+            self.app.refresh_records()  # the history lists the run from its start
+        elif isinstance(message, messages.DeploymentEnded):
+            self.app.refresh_records()  # what it did is recorded: a new plan, a new history
+            if self.exit_after_run:
+                self.app.exit()
 
     # --- starting -----------------------------------------------------------------
 
@@ -168,6 +185,23 @@ class DeploymentController:
         if loop is not None and task is not None:
             loop.call_soon_threadsafe(task.cancel)
         self.app.run_tick += 1
+
+    def ask_before_quit(self) -> None:
+        """Quitting while the run goes on: cancel it first (asked), then quit when it ended."""
+        from fedi_tui.tui.screens.modals import ConfirmModal
+
+        body = (
+            "Quitting cancels it first, as Ctrl+C does in `fedi-tui apply`: running steps "
+            "stop, every machine ends cleanly and the recorded state says where."
+        )
+        modal = ConfirmModal("A deployment is running", body, yes="Cancel it and quit", no="Stay")
+
+        def answer(ok: bool | None) -> None:
+            if ok:
+                self.exit_after_run = True
+                self.cancel()
+
+        self.app.push_screen(modal, answer)
 
     def stop(self, timeout: float) -> bool:
         """The App is going away: cancel the run and wait (at most `timeout` s) until every

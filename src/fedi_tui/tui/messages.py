@@ -75,7 +75,11 @@ class StateSaved(Message):
         self.loaded = loaded
 
 
-class ApplyPlan(Message):
+class DeploymentMessage(Message):
+    """About the App's deployment: the App hands every one to its `DeploymentController`."""
+
+
+class ApplyPlan(DeploymentMessage):
     """Run this plan (the person confirmed it); the App's deployment controller runs it."""
 
     def __init__(self, workspace: Workspace, planned: Planned) -> None:
@@ -84,11 +88,11 @@ class ApplyPlan(Message):
         self.planned = planned
 
 
-class CancelDeployment(Message):
+class CancelDeployment(DeploymentMessage):
     """Stop the running deployment, as Ctrl+C stops `fedi-tui apply` (confirmed first)."""
 
 
-class DeploymentStarted(Message):
+class DeploymentStarted(DeploymentMessage):
     """The App's deployment has its id and log file (the lock is held)."""
 
     def __init__(self, deployment: str, log_path: Path) -> None:
@@ -97,11 +101,11 @@ class DeploymentStarted(Message):
         self.log_path = log_path
 
 
-class DeploymentProgressed(Message):
+class DeploymentProgressed(DeploymentMessage):
     """Events of the running deployment are waiting to be taken (one message per batch)."""
 
 
-class DeploymentEnded(Message):
+class DeploymentEnded(DeploymentMessage):
     """The App's deployment is over (or could not start: then `deployment` is None)."""
 
     def __init__(self, deployment: str | None, log_path: Path | None) -> None:

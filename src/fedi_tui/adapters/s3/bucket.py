@@ -33,8 +33,17 @@ def _etag(value: object) -> str:
 class S3Bucket:
     """``S3Bucket(transport, bucket, access_key_id, secret)``; the client is made on first use."""
 
-    def __init__(self, transport: S3Transport, bucket: str, access_key_id: str, secret: str):
+    def __init__(
+        self,
+        transport: S3Transport,
+        bucket: str,
+        access_key_id: str,
+        secret: str,
+        *,
+        page_size: int = 1000,
+    ) -> None:
         self._transport = transport
+        self._page_size = page_size
         self.bucket = bucket
         self._key_id = access_key_id
         self._secret = secret
@@ -73,7 +82,7 @@ class S3Bucket:
             try:
                 s3 = self._client()
                 while True:
-                    kwargs: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": 1000}
+                    kwargs: dict[str, Any] = {"Bucket": self.bucket, "MaxKeys": self._page_size}
                     if token:
                         kwargs["ContinuationToken"] = token
                     page = s3.list_objects_v2(**kwargs)

@@ -62,7 +62,7 @@ PEERTUBE = AppModule(
     options=PeertubeOptions,
     secrets=(SecretNeed("secrets", "random"), SecretNeed("s3.env", "s3-env")),
     buckets=(BucketNeed(public=True),),
-    data=DataNeed(database="peertube_local", stop_units=("peertube.service",)),
+    data=DataNeed(database="peertube", stop_units=("peertube.service",)),
     health_path="/api/v1/ping",
     host_change=host_change,
     sizes={

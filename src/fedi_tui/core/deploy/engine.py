@@ -163,6 +163,7 @@ class Engine:
                 steps=len(self.steps),
                 preflight_only=self.options.preflight_only,
                 pid=os.getpid(),
+                sandbox=self.desired.spec.provider.sandbox,
             )
         )
         tasks = [asyncio.create_task(self._run_lane(lane)) for lane in self._lanes]

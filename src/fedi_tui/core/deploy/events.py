@@ -80,6 +80,8 @@ class RunStarted(Event):
     preflight_only: bool = False
     pid: int = 0
     """The process running the deployment (for `logs --follow` from elsewhere)."""
+    sandbox: bool = False
+    """The state file is a sandbox's (`provider.sandbox`): the log says so at its start."""
 
 
 @dataclass(frozen=True, kw_only=True)

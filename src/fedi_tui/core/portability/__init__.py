@@ -25,6 +25,14 @@ Stable API (no Textual, no network library here; the adapters implement the port
   (bytes, objects, totals, seconds; rates as properties) on the one event stream,
   throttled, and a final one from `finish()`.
 - `instances`: which database, bucket, key, secrets and units each app instance of an
-  operator has (`DataNeed` on the app module: database name, units to stop/start).
+  operator has (`DataNeed` on the app module: database name, units to stop/start;
+  `deploy.database_command` / `services_command` / `secrets_refresh` of its runtime).
+- `services.units(shell, inst, "stop"|"start")`, `services.healthy(shell, inst, log)`;
+  `shells.Shells(ws, ports)`: one SSH login per machine for a run.
+- `secrets`: an instance's secrets as a bundle (files + storage keys with their ids);
+  `with_key(text, id, secret)` rewrites the S3 credentials of an env file.
+- `run.DataRun(ws, kind, sinks)`: deploy lock, history log (`kind`), RunStarted/
+  RunFinished, `async with run.step(id, machine, text) as s` (`s.log`, `s.line_sink()`,
+  `s.meter(part, what)`), redaction of every known secret.
 - `manifest` / `backup` / `restore`: the `fedi-tui backup` / `restore` commands' core.
 """

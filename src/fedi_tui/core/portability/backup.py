@@ -39,10 +39,11 @@ from fedi_tui.core.portability.manifest import (
     objects_dir,
     write_manifest,
 )
-from fedi_tui.core.portability.objects import download_objects
+from fedi_tui.core.portability.objects import bounded, download_objects
 from fedi_tui.core.portability.run import DataRun
 from fedi_tui.core.portability.secrets import collect, write_bundle
 from fedi_tui.core.portability.shells import Shells
+from fedi_tui.core.readonly import refuse_writes
 from fedi_tui.core.workspace import Workspace
 
 
@@ -65,6 +66,11 @@ def module_version(module: object) -> str:
     return f"fedi-tui {fedi_tui_version()}"
 
 
+INSTANCES_AT_ONCE = 4
+"""App instances backed up (or restored) at the same time."""
+READ_ONLY_REFUSAL = "take a backup (it copies the operator's secrets)"
+
+
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -80,6 +86,7 @@ async def backup(
     *,
     sinks: Sequence[EventSink] = (),
 ) -> BackupResult:
+    refuse_writes(READ_ONLY_REFUSAL)
     instances = operator_instances(ws, operator)
     now = datetime.now(UTC)
     if target is None:
@@ -96,9 +103,12 @@ async def backup(
     shells = Shells(ws, ports)
     try:
         with DataRun(ws, "backup", sinks, summary=summary, machines=machines) as run:
-            entries = []
-            for inst in instances:
-                entries.append(await _instance(run, ws, ports, shells, store, inst, partial))
+            entries = await bounded(  # app instances side by side; each in its order
+                instances,
+                lambda inst: _instance(run, ws, ports, shells, store, inst, partial),
+                INSTANCES_AT_ONCE,
+            )
+            entries.sort(key=lambda e: e.key)
             config = await _configuration(run, ws, machines, partial)
             manifest = Manifest(
                 fedi_tui_version=fedi_tui_version(),
@@ -164,11 +174,15 @@ async def _instance(
                 )
             )
     async with run.step(f"secrets:{inst.key}", None, f"{inst.key}: its secrets") as s:
-        bundle = collect(store, inst)
+        key_ids = {name: k.access_key_id for name, k in ws.recorded.keys.items()}
+        bundle = collect(store, inst, key_ids)
         path = root / inst.key / "secrets.json"
         write_bundle(path, bundle)
         secrets = file_entry(root, path)
-        s.log(f"{len(bundle.files)} secret files and {len(bundle.keys)} key secrets (0600)")
+        meter = s.meter("secrets", inst.key)
+        meter.add(secrets.size, len(bundle.files) + len(bundle.keys))
+        meter.finish()
+        s.log(f"secret files: {len(bundle.files)}, storage key secrets: {len(bundle.keys)} (0600)")
     return InstanceEntry(
         key=inst.key,
         app=inst.instance.module.name,
@@ -190,11 +204,14 @@ async def _configuration(
             f"configuration:{machine}", machine, f"rendered configuration of {machine}"
         ) as s:
             rendered = ws.rendered[machine]
+            meter = s.meter("configuration", machine)
             for rel, text in sorted(rendered.files.items()):
                 path = root / "configuration" / machine / rel
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 path.write_text(text, encoding="utf-8")
                 path.chmod(0o600)
                 entries.append(file_entry(root, path))
+                meter.add(entries[-1].size, 1)
+            meter.finish()
             s.log(f"{len(rendered.files)} files (configuration {rendered.hash[:12]})")
     return entries

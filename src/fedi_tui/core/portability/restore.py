@@ -18,17 +18,18 @@ restored) and the error says to run the restore again.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from fedi_tui.core.deploy.events import EventSink
 from fedi_tui.core.deploy.ports import Ports
 from fedi_tui.core.deploy.secretstore import SecretStore
-from fedi_tui.core.deploy.steps.health import wait_healthy
 from fedi_tui.core.deploy.steps.push import SECRET_MODE, machine_secret_tree
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.portability import services
+from fedi_tui.core.portability.backup import INSTANCES_AT_ONCE
 from fedi_tui.core.portability.database import Database, restore_from_file
 from fedi_tui.core.portability.instances import InstanceData, bucket_access, operator_instances
 from fedi_tui.core.portability.manifest import (
@@ -38,7 +39,7 @@ from fedi_tui.core.portability.manifest import (
     stored_objects,
     verify_backup,
 )
-from fedi_tui.core.portability.objects import upload_objects
+from fedi_tui.core.portability.objects import bounded, upload_objects
 from fedi_tui.core.portability.run import DataRun
 from fedi_tui.core.portability.secrets import read_bundle, restore_bundle
 from fedi_tui.core.portability.shells import Shells
@@ -108,20 +109,40 @@ async def restore(
                     if entry.secrets is not None:
                         bundle = read_bundle(source / entry.secrets.path)
                         run.remember_secret(*bundle.values())
-                        restore_bundle(store, inst, bundle)
-                        s.log(f"{len(bundle.files)} secret files, {len(bundle.keys)} key secrets")
+                        key_ids = {n: k.access_key_id for n, k in ws.recorded.keys.items()}
+                        for note in restore_bundle(store, inst, bundle, key_ids):
+                            s.log(note, "stderr")
+                        meter = s.meter("secrets", inst.key)
+                        meter.add(entry.secrets.size, len(bundle.files) + len(bundle.keys))
+                        meter.finish()
+                        s.log(
+                            f"secret files: {len(bundle.files)}, "
+                            f"storage key secrets: {len(bundle.keys)}"
+                        )
             for machine in machines:
                 target = next(i.machine for i, _ in pairs if i.machine.name == machine)
                 deploy = next(i.deploy for i, _ in pairs if i.machine.name == machine)
                 async with run.step(
                     f"push-secrets:{machine}", machine, f"secrets to {deploy.secrets_dir}"
-                ):
+                ) as s:
                     shell = await shells.get(machine)
                     await shell.push_tree(
                         machine_secret_tree(store, target), deploy.secrets_dir, mode=SECRET_MODE
                     )
-            for inst, entry in pairs:
-                await _data(run, ws, ports, shells, store, inst, entry, source)
+                    async with asyncio.timeout(deploy.command_timeout):
+                        await shell.run(deploy.secrets_refresh, on_line=s.line_sink())
+            try:
+                await bounded(
+                    pairs,
+                    lambda pair: _data(run, ws, ports, shells, store, *pair, source),
+                    INSTANCES_AT_ONCE,
+                )
+            except FediError as exc:
+                stopped = ", ".join(i.key for i, _ in pairs)
+                raise FediError(
+                    f"{exc}\nThe services of {stopped} are left stopped, their data partly "
+                    "restored: fix that and run the restore again"
+                ) from None
             for inst, _entry in pairs:
                 await _units(run, shells, inst, "start")
             for inst, _entry in pairs:
@@ -132,15 +153,15 @@ async def restore(
     return RestoreResult(manifest, run.id, tuple(i.key for i, _ in pairs))
 
 
-async def _units(run: DataRun, shells: Shells, inst: InstanceData, verb: str) -> None:
-    units = inst.stop_units if verb == "stop" else inst.start_units
-    if not units:
+async def _units(
+    run: DataRun, shells: Shells, inst: InstanceData, verb: Literal["stop", "start"]
+) -> None:
+    names = inst.stop_units if verb == "stop" else inst.start_units
+    if not names:
         return
     machine = inst.machine.name
-    async with run.step(f"{verb}:{inst.key}", machine, f"{verb} {' '.join(units)}") as s:
-        shell = await shells.get(machine)
-        async with asyncio.timeout(inst.deploy.command_timeout):
-            await shell.run(inst.units_argv(verb, units), on_line=s.line_sink())
+    async with run.step(f"{verb}:{inst.key}", machine, f"{verb} {' '.join(names)}") as s:
+        await services.units(await shells.get(machine), inst, verb, s.line_sink())
 
 
 async def _data(
@@ -195,13 +216,4 @@ async def _health(run: DataRun, shells: Shells, inst: InstanceData) -> None:
     machine = inst.machine.name
     url = inst.instance.requirements.health_url
     async with run.step(f"health-check:{inst.key}", machine, f"{inst.key}: {url}") as s:
-        shell = await shells.get(machine)
-        deadline = time.monotonic() + inst.deploy.health_timeout
-        complaint = await wait_healthy(
-            shell, inst.health_argv(), deadline, lambda t: s.log(t, "stderr")
-        )
-        if complaint:
-            raise FediError(
-                f"{inst.key} on {machine} is not healthy after the restore "
-                f"({inst.deploy.health_timeout} s): {complaint}; see `fedi-tui logs last`"
-            )
+        await services.healthy(await shells.get(machine), inst, lambda t: s.log(t, "stderr"))

@@ -36,6 +36,7 @@ from fedi_tui.core.deploy.runner import who
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.errors import FediError, LockHeld
 from fedi_tui.core.portability.progress import Meter
+from fedi_tui.core.readonly import refuse_writes
 from fedi_tui.core.state.lock import state_lock
 from fedi_tui.core.workspace import Workspace
 
@@ -91,6 +92,7 @@ class DataRun:
     _redact: Redactor = field(default_factory=Redactor)
 
     def __enter__(self) -> DataRun:
+        refuse_writes(f"run a {self.kind}")
         state_dir = self.workspace.state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

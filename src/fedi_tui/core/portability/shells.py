@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from fedi_tui.core.deploy.ports import MachineShell, Ports
@@ -15,12 +16,16 @@ class Shells:
     def __init__(self, ws: Workspace, ports: Ports) -> None:
         self.ws, self.ports = ws, ports
         self.open: dict[str, MachineShell] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, machine: str) -> MachineShell:
-        if machine not in self.open:
-            self.open[machine] = await self.ports.machines.connect(
-                machine_endpoint(self.ws, machine)
-            )
+        """The machine's connection (one login even when several tasks ask at once); an SSH
+        connection carries several commands at the same time."""
+        async with self._locks.setdefault(machine, asyncio.Lock()):
+            if machine not in self.open:
+                self.open[machine] = await self.ports.machines.connect(
+                    machine_endpoint(self.ws, machine)
+                )
         return self.open[machine]
 
     async def close(self) -> None:

@@ -178,6 +178,9 @@ class DeploySpec(Spec):
     migration): who runs them and how they reach the PostgreSQL server. The default runs
     them as PostgreSQL's superuser over its local socket, as NixOS sets it up; e.g.
     ["env", "PGHOST=127.0.0.5", "PGPORT=5433"] for a server elsewhere."""
+    secrets_refresh: Command = Field(default_factory=lambda: ["systemd-tmpfiles", "--create"])
+    """Run after a restore put the secret files back, so they get the owners and modes the
+    NixOS modules give them (apply gets that from the switch)."""
     services_command: Command = Field(default_factory=lambda: ["systemctl"])
     """Stops and starts the apps' units (`stop`/`start` and the unit names are added) while
     their data is restored or migrated."""

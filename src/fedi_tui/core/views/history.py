@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from fedi_tui.core.deploy.events import MachineState
 from fedi_tui.core.deploy.history import DeploymentRecord, HistoryIndex
 from fedi_tui.core.text import visible_line
-from fedi_tui.core.views.progress import state_label
 
 OUTCOME_LABELS = {"interrupted": "cancelled", "rolled-back": "rolled back"}
 
@@ -30,6 +29,11 @@ def when(at: float | None) -> str:
     if at is None:
         return "—"
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def day(at: float | None) -> str:
+    """`12-01` (UTC): short enough for the dashboard's column; History has the rest."""
+    return "—" if at is None else datetime.fromtimestamp(at, UTC).strftime("%m-%d")
 
 
 def outcome_label(outcome: str) -> str:
@@ -63,7 +67,7 @@ def history_rows(index: HistoryIndex) -> list[HistoryRow]:
         machines = tuple(
             MachineLine(
                 name,
-                state_label(m.state),
+                _label(m.state),
                 (m.config_hash or "—")[:12],
                 visible_line(m.message.splitlines()[0]) if m.message else "",
             )
@@ -85,7 +89,7 @@ def history_rows(index: HistoryIndex) -> list[HistoryRow]:
 
 def last_runs(index: HistoryIndex, machines_of: Mapping[str, Iterable[str]]) -> dict[str, str]:
     """Operator → its last deployment, as the dashboard's "deployed" column says it:
-    'deployed 2026-12-01 22:18', 'failed …', 'rolled back …', or 'never'.
+    'deployed 12-01', 'failed 12-01', 'rolled back 12-01' (its day, UTC), or 'never'.
 
     `machines_of` gives each operator's machine names; a run counts for an operator
     when it touched one of them, and says the worst of their states in it.
@@ -104,5 +108,12 @@ def last_runs(index: HistoryIndex, machines_of: Mapping[str, Iterable[str]]) -> 
 def _say(run: DeploymentRecord, machines: set[str]) -> str:
     states = {m.state for name, m in run.machines.items() if name in machines}
     worst = next((s for s in _WORST if s in states), None)
-    word = state_label(worst) if worst is not None else "deployed"
-    return f"{word} {when(run.finished or run.started)}"
+    word = _label(worst) if worst is not None else "deployed"
+    return f"{word} {day(run.finished or run.started)}"
+
+
+def _label(state: MachineState) -> str:
+    # imported here: progress brings the step handlers, which the dashboard never needs
+    from fedi_tui.core.views.progress import state_label
+
+    return state_label(state)

@@ -68,7 +68,8 @@ def describe(event: Event) -> str:
         return f"machine {event.name}: {event.state}{why}"
     if isinstance(event, RunStarted):
         what = "preflight only" if event.preflight_only else event.summary
-        return f"deployment {event.deployment} started by {event.user}: {what}"
+        started = f"deployment {event.deployment} started by {event.user}: {what}"
+        return f"SANDBOX (nothing here is real) — {started}" if event.sandbox else started
     if isinstance(event, RunFinished):
         return f"deployment {event.deployment} {event.outcome}: {event.message}"
     if isinstance(event, TransferProgress):
@@ -87,9 +88,9 @@ def _size(n: float) -> str:
 def describe_transfer(event: TransferProgress) -> str:
     """`objects coop-mastodon: 120/400 objects, 3.2/9.0 MiB, 1.1 MiB/s, 40 objects/s`."""
     parts = []
-    if event.part == "objects" or event.total_objects:
+    if event.part == "objects" or event.total_objects or event.objects:
         of = f"/{event.total_objects}" if event.total_objects else ""
-        parts.append(f"{event.objects}{of} objects")
+        parts.append(f"{event.objects}{of} {'objects' if event.part == 'objects' else 'files'}")
     of = f"/{_size(event.total_bytes)}" if event.total_bytes else ""
     parts.append(f"{_size(event.bytes)}{of}")
     if event.seconds > 0:

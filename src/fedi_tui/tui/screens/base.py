@@ -34,7 +34,14 @@ class AreaScreen(Screen[None]):
 
     def nav_bar(self) -> NavBar:
         only = "Guided setup of a new operator" if self.fedi.setup_only else None
-        return NavBar(self.AREA, self.fedi.state.path.name, self.fedi.read_only, only=only)
+        state = self.fedi.state
+        return NavBar(
+            self.AREA,
+            state.path.name,
+            self.fedi.read_only,
+            only=only,
+            sandbox=state.spec.provider.sandbox,
+        )
 
     def on_mount(self) -> None:
         self.watch(self.fedi, "state", self.show_state)

@@ -23,8 +23,8 @@ from fedi_tui.core.views.history import HistoryRow, history_rows
 from fedi_tui.core.views.planview import PlanGroup, PlanView, plan_view
 from fedi_tui.tui import messages
 from fedi_tui.tui.screens.base import AreaScreen
+from fedi_tui.tui.screens.logs import LogsScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
-from fedi_tui.tui.screens.runlog import log_screen
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from fedi_tui.tui.widgets.progresstable import ProgressTable
 
@@ -76,6 +76,7 @@ class DeploymentsScreen(AreaScreen):
         self.watch(self.fedi, "history", lambda _h: self._show_history(), init=False)
         self.watch(self.fedi, "recorded", lambda _r: self.show_state(self.fedi.state), init=False)
         self.set_interval(1.0, self._tick)
+        self._focus_tab("plan")
         self._show_run()
         self._show_history()
         if self.fedi.deployments.running:
@@ -86,6 +87,7 @@ class DeploymentsScreen(AreaScreen):
     def show_state(self, loaded: LoadedState) -> None:
         """Work out the plan of this state (the App's Workspace) behind the open view."""
         self._status()
+        self.view = None  # Apply waits for this plan: never the one shown before
         self.query_one("#plan-summary", Static).update(WORKING)
         scope = self.scope
 
@@ -177,7 +179,7 @@ class DeploymentsScreen(AreaScreen):
     def _history_chosen(self, event: FilterTable.Chosen) -> None:
         from fedi_tui.core.deploy.history import log_path
 
-        self.app.push_screen(log_screen(log_path(self.fedi.workspace().state_dir, event.key)))
+        self.app.push_screen(LogsScreen(log_path(self.fedi.workspace().state_dir, event.key)))
 
     # --- actions --------------------------------------------------------------------
 
@@ -194,11 +196,25 @@ class DeploymentsScreen(AreaScreen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
+        self._focus_tab(tab)
+
+    @on(TabbedContent.TabActivated, "#deploy-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._focus_tab(str(event.pane.id).removeprefix("tab-"))
+
+    def _focus_tab(self, tab: str) -> None:
+        """Keys go to what the tab shows: the plan scrolls, the tables move their cursor."""
+        if tab == "history":
+            self.query_one("#history", FilterTable).focus_table()
+        elif tab == "run":
+            self.query_one(ProgressTable).table.focus()
+        else:
+            self.query_one("#plan-body").focus()
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)
         now = self.TABS.index(str(tabs.active).removeprefix("tab-"))
-        tabs.active = f"tab-{self.TABS[(now + step) % len(self.TABS)]}"
+        self.action_show_tab(self.TABS[(now + step) % len(self.TABS)])
 
     def action_scope(self) -> None:
         """The plan of the next operator (then the whole provider again)."""
@@ -261,4 +277,4 @@ class DeploymentsScreen(AreaScreen):
         machine = (
             self.query_one(ProgressTable).current_machine if tabs.active == "tab-run" else None
         )
-        self.app.push_screen(log_screen(run.log_path, machine=machine))
+        self.app.push_screen(LogsScreen(run.log_path, machine=machine))

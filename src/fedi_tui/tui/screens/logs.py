@@ -2,13 +2,20 @@
 
 The log file is the source (the same file `fedi-tui logs --follow` reads), so
 a `--read-only` session can follow a run another process started. A thread
-indexes what the file grew by (`LogStore.poll`); a timer on the screen hands
-the new lines to the view every `TICK` seconds, in one batch.
+indexes what the file grows by (`LogStore.poll`, a step of `READ_STEP` bytes
+at a time, so it hands the interpreter back often); every `TICK` seconds a
+timer hands the lines indexed since to the view, in one batch. (Reading within
+the timer, with a time budget per tick, ingested half as fast for the same
+frame intervals: tests/bench/bench_logs.py.)
 """
 
 from __future__ import annotations
 
+import bisect
+import gc
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,7 +26,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
-from textual.worker import get_current_worker
 
 from fedi_tui.core.deploy.events import LEVELS, Level
 from fedi_tui.core.errors import FediError
@@ -33,8 +39,26 @@ TICK = 0.05
 """Seconds between two batches of new lines handed to the view."""
 POLL = 0.05
 """Seconds the reading thread waits when the log has not grown."""
+FIRST_READ = 0.2
+"""Seconds spent reading before the first frame (a small log is then shown whole)."""
+READ_STEP = 1 << 17
+"""Bytes of the log read at a time within a tick's budget."""
 SYNC_LINES = 200_000
 """Filters over logs up to this many lines run at once; bigger ones in a thread."""
+
+
+_frozen = False
+
+
+def _freeze_heap() -> None:
+    """Once per process: move the objects alive now (the app, its modules) out of the
+    garbage collector's reach. Following a busy log makes garbage fast; each full
+    collection then walked the whole heap and held a frame back up to ~100 ms."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 class LogsScreen(Screen[None]):
@@ -70,6 +94,10 @@ class LogsScreen(Screen[None]):
         self._seen = 0
         """Lines of the store already handed to the view."""
         self._filter_error = ""
+        self._done = False
+        self._read_all = False
+        self._busy = ""
+        """What a thread is working out for the view ("filtering …")."""
         self._stop = threading.Event()
         self._shown: dict[str, str] = {}
 
@@ -77,8 +105,10 @@ class LogsScreen(Screen[None]):
         yield Static("", id="logs-title")
         yield LogView(self.store, id="logs-view")
         with Horizontal(id="logs-bar"):
-            yield Input(placeholder="filter: regex (Enter)", id="logs-filter")
-            yield Input(placeholder="search: regex (Enter, then n/N)", id="logs-search")
+            yield Static("filter /", classes="logs-label")
+            yield Input(placeholder="regex, Enter applies", id="logs-filter")
+            yield Static("search ^f", classes="logs-label")
+            yield Input(placeholder="regex, Enter, then n/N", id="logs-search")
         yield Static("", id="logs-status")
         yield Footer(compact=True)
 
@@ -87,31 +117,45 @@ class LogsScreen(Screen[None]):
         return self.query_one(LogView)
 
     def on_mount(self) -> None:
+        _freeze_heap()
         self.log_view.focus()
-        self._seen = self.store.read_all()  # what is there already, before the first frame
+        self._read(FIRST_READ)  # what is there already, before the first frame
+        self._seen = len(self.store)
         self._apply(self.keep)
         self.call_after_refresh(self._to_end)  # once the view knows its height
-        self.set_interval(TICK, self._catch_up)
-        self.run_worker(self._read, thread=True, group="log-read", exit_on_error=False)
+        self._timer = self.set_interval(TICK, self._catch_up)
+        self.run_worker(self._reader, thread=True, group="log-read", exit_on_error=False)
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self.store.close()
+
+    def _reader(self) -> None:
+        """The reading thread: index what the log grows by until the run has ended."""
+        try:
+            while not self._stop.is_set():
+                if self.store.poll(READ_STEP):
+                    continue
+                if not self.store.growing():
+                    while self.store.poll(READ_STEP):  # what came with the last line
+                        pass
+                    return
+                self._stop.wait(POLL)
+        finally:
+            self._read_all = True
 
     # --- following ------------------------------------------------------------------
 
-    def _read(self) -> None:
-        """The reading thread: index what the log grew by until the run has ended."""
-        worker = get_current_worker()
-        while not worker.is_cancelled and not self._stop.is_set():
-            if self.store.poll():
-                continue
-            if not self.store.growing():
-                self.store.read_all()
-                return
-            self._stop.wait(POLL)
+    def _read(self, budget: float) -> None:
+        """Index what the log grew by, for `budget` seconds at most."""
+        deadline = time.perf_counter() + budget
+        while self.store.poll(READ_STEP) and time.perf_counter() < deadline:
+            pass
 
     def _catch_up(self) -> None:
-        """Hand the lines read since the last tick to the view, in one batch."""
+        """Read what the log grew by and hand it to the view, in one batch."""
+        if self._done:
+            return
         total = len(self.store)
         view = self.log_view
         if total > self._seen:
@@ -122,6 +166,8 @@ class LogsScreen(Screen[None]):
                 view.grow(total)
             if self.following:
                 view.to_end()
+        elif self._read_all:
+            self._done = True  # the run has ended and every line is in the view
         self._show_status()
 
     def _to_end(self) -> None:
@@ -145,10 +191,16 @@ class LogsScreen(Screen[None]):
         if upto <= SYNC_LINES:
             self._show_filtered(keep, self.store.select(keep, 0, upto), upto)
             return
-        self._show_status(busy="filtering …")
+        self._busy = "filtering …"
+        self._show_status()
 
         def work() -> None:
-            lines = self.store.select(keep, 0, upto)
+            try:
+                lines = self.store.select(keep, 0, upto)
+            except (OSError, ValueError):
+                if self.store.closed:
+                    return  # the screen was closed meanwhile
+                raise
             self.app.call_from_thread(self._show_filtered, keep, lines, upto)
 
         self.run_worker(work, thread=True, group="log-filter", exclusive=True, exit_on_error=False)
@@ -156,6 +208,7 @@ class LogsScreen(Screen[None]):
     def _show_filtered(self, keep: LogFilter, lines: list[int], upto: int) -> None:
         if keep is not self.keep or not self.is_attached:
             return  # a newer filter is on its way
+        self._busy = ""
         lines += self.store.select(keep, upto, self._seen)
         self.log_view.show(lines, len(lines))
         self._filtered()
@@ -276,6 +329,10 @@ class LogsScreen(Screen[None]):
 
     # --- moving, saving ---------------------------------------------------------------
 
+    @on(LogView.Shifted)
+    def _shifted(self) -> None:
+        self._show_status()
+
     def action_follow(self) -> None:
         self.following = not self.following
         if self.following:
@@ -303,23 +360,31 @@ class LogsScreen(Screen[None]):
         self.app.push_screen(prompt, self._save_to)
 
     def _save_to(self, answer: str | None) -> None:
+        """Write the lines shown, in a thread (a big view takes a while)."""
         if not answer:
             return
         path = Path(answer).expanduser()
         view = self.log_view.view
-        count = self.log_view.count
+        lines: Sequence[int] = range(self.log_view.count) if view is None else list(view)
+        shown = escape(visible_line(str(path)))
 
-        def work() -> int:
-            lines = list(range(count)) if view is None else list(view)
-            return self.store.save(path, lines)
+        def work() -> None:
+            try:
+                written = self.store.save(path, lines)
+            except OSError as error:
+                reason = escape(visible_line(error.strerror or str(error)))
+                self.app.call_from_thread(
+                    self.notify,
+                    f"{shown}: cannot write ({reason}).",
+                    title="Not saved",
+                    severity="error",
+                )
+                return
+            self.app.call_from_thread(
+                self.notify, f"{written:,} lines written to {shown}.", title="Saved"
+            )
 
-        try:
-            written = work()
-        except OSError as error:
-            reason = visible_line(error.strerror or str(error))
-            self.notify(f"{path}: cannot write ({reason}).", title="Not saved", severity="error")
-            return
-        self.notify(f"{written:,} lines written to {path}.", title="Saved")
+        self.run_worker(work, thread=True, group="log-save", exit_on_error=False)
 
     def action_back(self) -> None:
         if isinstance(self.focused, Input):
@@ -329,7 +394,7 @@ class LogsScreen(Screen[None]):
 
     # --- the status lines ----------------------------------------------------------------
 
-    def _show_status(self, busy: str = "") -> None:
+    def _show_status(self) -> None:
         view = self.log_view
         store = self.store
         name = escape(visible_line(self.log_path.name))
@@ -350,10 +415,14 @@ class LogsScreen(Screen[None]):
             parts.append("invert (no filter)")
         if self.search:
             here = view.cursor
-            nth = f"{self.hits.index(here) + 1}/" if here in self.hits else ""
+            at = bisect.bisect_left(self.hits, here) if here is not None else -1
+            found = 0 <= at < len(self.hits) and self.hits[at] == here
+            nth = f"{at + 1}/" if found else ""
             parts.append(f"search /{escape(visible_line(self.search))}/: {nth}{len(self.hits)}")
-        if busy:
-            parts.append(busy)
+        if view.shift:
+            parts.append(f"text scrolled by {view.shift} (← →)")
+        if self._busy:
+            parts.append(self._busy)
         if self._filter_error:
             parts.append(f"[b]{escape(visible_line(self._filter_error))}[/b]")
         self._update("#logs-status", " · ".join(parts))

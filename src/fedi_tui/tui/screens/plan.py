@@ -25,11 +25,18 @@ class PlanScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("Plan — what applying fedi.toml would change", classes="dialog-title")
+            title = "Plan — what applying fedi.toml would change"
+            if self._sandbox():
+                title = f"SANDBOX · {title}"
+            yield Static(title, classes="dialog-title")
             with VerticalScroll(id="plan-scroll"):
                 yield Static(PENDING, id="plan-text", markup=False)
             hint = "Esc closes · j/k scroll · `fedi-tui plan` also shows the diffs"
             yield Static(hint, classes="hint")
+
+    def _sandbox(self) -> bool:
+        state = getattr(self.app, "state", None)
+        return bool(state is not None and state.spec.provider.sandbox)
 
     def on_mount(self) -> None:
         self.query_one("#plan-scroll").focus()

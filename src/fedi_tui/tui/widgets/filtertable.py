@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -17,6 +16,10 @@ from textual.widgets import DataTable, Input
 from textual.widgets.data_table import RowDoesNotExist
 
 Cell = str | Text
+FIRST_ROWS = 80
+"""Rows added at once (more than a screen shows); the rest follow after the frame."""
+MORE_ROWS = 400
+"""Rows added per frame after the first."""
 
 
 class VimTable(DataTable[Cell]):
@@ -70,6 +73,11 @@ class FilterTable(Vertical):
         self._columns = tuple(columns)
         self._rows: list[tuple[str, tuple[Cell, ...]]] = []
         self._query = ""
+        self._pending: list[tuple[str, tuple[Cell, ...]]] = []
+        """Rows still to be added (after the next frames)."""
+        self._wanted: str | None = None
+        """A key to put the cursor on once its row is added."""
+        self._batch = 0
 
     def compose(self) -> ComposeResult:
         # compact: one line, no border (a bordered Input in one line shows only its border)
@@ -99,24 +107,53 @@ class FilterTable(Vertical):
 
     def select(self, key: str) -> None:
         table = self.table
-        with contextlib.suppress(RowDoesNotExist):
+        try:
             table.move_cursor(row=table.get_row_index(key))
+        except RowDoesNotExist:
+            if self._pending:
+                self._wanted = key  # among the rows still to come
+        else:
+            self._wanted = None
 
     def focus_table(self) -> None:
         self.table.focus()
 
     def _show(self) -> None:
         table = self.table
-        keep = self.current_key
+        keep = self._wanted or self.current_key
         table.clear()
         needle = self._query.casefold()
-        for key, cells in self._rows:
-            if needle and not any(needle in str(c).casefold() for c in (key, *cells)):
-                continue
+        rows = [
+            (key, cells)
+            for key, cells in self._rows
+            if not needle or any(needle in str(c).casefold() for c in (key, *cells))
+        ]
+        # a screenful now, the rest after the frame: a long list does not hold the screen up
+        self._pending = rows[FIRST_ROWS:]
+        for key, cells in rows[:FIRST_ROWS]:
             table.add_row(*cells, key=key)
         if keep is not None:
             self.select(keep)
+        if self._pending:
+            self._batch += 1
+            self.call_after_refresh(self._add_more, self._batch)
         self.post_message(self.Highlighted(self, self.current_key))
+
+    def _add_more(self, batch: int) -> None:
+        if batch != self._batch or not self._pending:
+            return  # rows replaced meanwhile
+        table = self.table
+        more, self._pending = self._pending[:MORE_ROWS], self._pending[MORE_ROWS:]
+        for key, cells in more:
+            table.add_row(*cells, key=key)
+        wanted = self._wanted
+        if wanted is not None and any(key == wanted for key, _ in more):
+            self.select(wanted)
+            self.post_message(self.Highlighted(self, self.current_key))
+        if self._pending:
+            self.call_after_refresh(self._add_more, batch)
+        else:
+            self._wanted = None
 
     def action_filter(self) -> None:
         box = self.query_one(Input)

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -49,7 +52,12 @@ class LogView(ScrollView, can_focus=True):
         Binding("k,up", "scroll_lines(-1)", "Up", show=False),
         Binding("space,pagedown", "page(1)", "Page down", show=False),
         Binding("b,pageup", "page(-1)", "Page up", show=False),
+        Binding("right", "shift(8)", "Scroll right", show=False),
+        Binding("left", "shift(-8)", "Scroll left", show=False),
     ]
+
+    class Shifted(Message):
+        """The text column was scrolled sideways (`shift` changed)."""
 
     def __init__(self, store: LogStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -59,7 +67,10 @@ class LogView(ScrollView, can_focus=True):
         """Lines in the view (all lines the store had when last told)."""
         self.cursor: int | None = None
         """Position of the highlighted line (the current search match)."""
-        self._strips: LRUCache[int, Strip] = LRUCache(512)
+        self._strips: LRUCache[int, Strip] = LRUCache(256)  # a few screens' worth
+        self._styles: dict[str, Style] = {}
+        self.shift = 0
+        """Characters of the text column scrolled out on the left (long lines)."""
 
     # --- what is shown ---------------------------------------------------------------
 
@@ -115,6 +126,16 @@ class LogView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._styles.clear()
+
+    def _style(self, name: str) -> Style:
+        """The widget's style plus a component's (worked out once per theme/CSS change)."""
+        style = self._styles.get(name)
+        if style is None:
+            base = self.rich_style
+            style = base if name == "" else base + self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
 
     def on_resize(self) -> None:
         self._strips.clear()
@@ -126,35 +147,52 @@ class LogView(ScrollView, can_focus=True):
         position = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if position >= self.count:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style(""))
         strip = self._strips.get(position)
         if strip is None:
             strip = self._render_row(position, width)
             self._strips[position] = strip
-        return strip.apply_offsets(0, position)
+        return strip
 
     def _render_row(self, position: int, width: int) -> Strip:
         r = self.row_at(position)
-        base = self.rich_style
-        style = self.get_component_rich_style
-        text_style = base
-        if r.level in ("debug", "warning", "error"):
-            text_style = base + style(f"logview--{r.level}")
-        if position == self.cursor:
-            cursor = style("logview--cursor")
-            base, text_style = base + cursor, text_style + cursor
-        segments = [Segment(f"{r.time} ", base + style("logview--time"))]
+        style = self._style
+        cursor = "logview--cursor" if position == self.cursor else ""
+        base = style(cursor)
+        text_style = style(f"logview--{r.level}") if r.level != "info" else style("")
+        if cursor:
+            text_style += base
+        segments = [
+            Segment(
+                f"{r.time} ", style("logview--time") + base if cursor else style("logview--time")
+            )
+        ]
         machine_width = self.store.machine_width()
         if machine_width:
             name = r.machine[:machine_width].ljust(machine_width)
-            segments.append(Segment(f"{name}  ", base + style("logview--machine")))
-        segments.append(Segment(r.text, text_style))
-        return Strip(segments).crop_extend(0, width, base if position == self.cursor else None)
+            machine_style = style("logview--machine")
+            segments.append(Segment(f"{name}  ", machine_style + base if cursor else machine_style))
+        used = sum(len(s.text) for s in segments)  # the time and the names: one cell each
+        room = max(0, width - used)
+        text = r.text[self.shift :] if self.shift else r.text
+        text = text if cell_len(text) <= room else set_cell_size(text, room)
+        segments.append(Segment(text, text_style))
+        pad = room - cell_len(text)
+        if pad > 0:
+            segments.append(Segment(" " * pad, base))
+        return Strip(segments, width)
 
     # --- keys --------------------------------------------------------------------------
 
     def action_scroll_lines(self, lines: int) -> None:
         self.scroll_relative(y=lines, animate=False, immediate=True)
+
+    def action_shift(self, columns: int) -> None:
+        """Scroll the text column sideways (the time and machine columns stay)."""
+        self.shift = max(0, self.shift + columns)
+        self._strips.clear()
+        self.refresh()
+        self.post_message(self.Shifted())
 
     def action_page(self, pages: int) -> None:
         height = max(1, self.scrollable_content_region.height - 1)

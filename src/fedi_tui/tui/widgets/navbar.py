@@ -21,9 +21,17 @@ class NavBar(Static):
     """
 
     def __init__(
-        self, current: str, file_name: str, read_only: bool, *, only: str | None = None
+        self,
+        current: str,
+        file_name: str,
+        read_only: bool,
+        *,
+        only: str | None = None,
+        sandbox: bool = False,
     ) -> None:
         super().__init__()
+        self.sandbox = sandbox
+        """The state file is a sandbox's (`provider.sandbox`): a badge says so, first."""
         self.current = current
         self.file_name = file_name
         self.read_only = read_only
@@ -39,6 +47,10 @@ class NavBar(Static):
         key_style = f"bold {variables.get('accent', 'yellow')}"
         here_style = f"bold reverse {variables.get('primary', 'blue')}"
         line = Text(" fedi-tui ", style="bold")
+        if self.sandbox:  # first, like READ-ONLY, so no terminal is too narrow to show it
+            line.append(" SANDBOX ", style=f"bold reverse {variables.get('error', 'red')}")
+        if self.read_only:  # first, so no terminal is too narrow to show it
+            line.append(" READ-ONLY ", style=f"bold reverse {variables.get('warning', 'yellow')}")
         if self.only is not None:
             line.append(" ")
             line.append(f" {self.only} ", style=here_style)
@@ -49,7 +61,4 @@ class NavBar(Static):
             line.append(key, style=key_style)
             line.append(f" {label} ", style=here_style if mode == self.current else "")
         line.append(f"  {self.file_name}", style="dim")
-        if self.read_only:
-            line.append(" ")
-            line.append(" READ-ONLY ", style=f"bold reverse {variables.get('warning', 'yellow')}")
         return line

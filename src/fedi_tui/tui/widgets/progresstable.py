@@ -20,7 +20,7 @@ STATE_STYLES = {
     "skipped": "text-muted",
     "waiting": "text-muted",
 }
-"""Machine state → theme variable of its colour (the rest: the accent)."""
+"""Machine state → theme variable of its colour (the running ones: primary)."""
 
 
 class ProgressTable(Vertical):
@@ -78,7 +78,7 @@ class ProgressTable(Vertical):
         row = table.cursor_row
         table.clear()
         for m in progress.machines.values():
-            colour = colours.get(STATE_STYLES.get(m.state, "accent"), "")
+            colour = colours.get(STATE_STYLES.get(m.state, "primary"), "")
             table.add_row(
                 m.name,
                 Text(state_label(m.state), style=colour),

@@ -22,8 +22,9 @@ from fakepve import FakePve  # type: ignore[import-untyped]
 from fakepve.pytest_plugin import _serve  # type: ignore[import-untyped]
 
 from fedi_tui.core.workspace import Workspace
+from fedi_tui.sandbox.pve import add_nixos_template
 from tests.deploy.test_apply_cli import fedi
-from tests.deploy.test_apply_proxmox import TOKEN, TOKEN_ENV, Booter, fedi_vms
+from tests.deploy.test_apply_proxmox import TOKEN, TOKEN_ENV, booter, fedi_vms
 from tests.fixtures.deployhosts import DeployHost, HealthServer, running_deploy_host
 from tests.fixtures.dnsmasq import running_dnsmasq
 from tests.fixtures.garage import GarageStandIn
@@ -36,18 +37,7 @@ pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 def _template(pve: FakePve) -> FakePve:
     pve.apitokens["root@pam!fedi"] = TOKEN
-    pve.add_vm(
-        9000,
-        "nixos-template",
-        template=True,
-        config={
-            "scsi0": "local-lvm:base-9000-disk-0,size=8G",
-            "ide2": "local-lvm:vm-9000-cloudinit,media=cdrom",
-            "boot": "order=scsi0",
-            "agent": "1",
-            "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0",
-        },
-    )
+    add_nixos_template(pve)
     return pve
 
 
@@ -119,8 +109,8 @@ def test_migration_between_two_proxmox_providers(
             equip(host)
             hosts.append(host)
             pgs.append(stack.enter_context(running_postgres(address)))
-        stack.callback(Booter(pve_a, [hosts[0]]).close)
-        stack.callback(Booter(pve_b, [hosts[1]]).close)
+        stack.callback(booter(pve_a, [hosts[0]]).close)
+        stack.callback(booter(pve_b, [hosts[1]]).close)
         dns = stack.enter_context(running_dnsmasq(base / "dns", address="127.0.0.62"))
         doc: dict[str, Any] = {
             "schema": 1,

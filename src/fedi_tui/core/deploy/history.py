@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
@@ -197,33 +197,3 @@ def _parse(path: Path, n: int, line: str) -> Event:
         return event_from_json(line)
     except (ValueError, TypeError) as exc:
         raise FediError(f"{path}:{n}: not a deployment event ({exc})") from None
-
-
-def follow_log(
-    path: Path, *, poll: float = 0.1, alive: Callable[[], bool] | None = None
-) -> Iterator[Event | None]:
-    """Events as they are written; yields None while waiting; ends after RunFinished.
-
-    `alive()` says whether the writing process still runs: when it stopped
-    without finishing the log, following ends too.
-    """
-    with path.open(encoding="utf-8") as f:
-        pending = ""
-        n = 0
-        while True:
-            chunk = f.readline()
-            if chunk:
-                pending += chunk
-                if not pending.endswith("\n"):
-                    continue
-                n += 1
-                event = _parse(path, n, pending)
-                pending = ""
-                yield event
-                if isinstance(event, RunFinished):
-                    return
-                continue
-            if alive is not None and not alive():
-                return
-            yield None
-            time.sleep(poll)

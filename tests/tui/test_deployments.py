@@ -4,21 +4,24 @@ the run surviving area switches, cancel, history and the dashboard's "deployed" 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
+from fedi_tui.core.deploy.events import Event
 from fedi_tui.core.deploy.history import load_index
 from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.views.history import day
+from fedi_tui.core.views.progress import RunProgress
 from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.deployments import DeploymentsScreen
 from fedi_tui.tui.screens.logs import LogsScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.widgets.filtertable import FilterTable
+from fedi_tui.tui.widgets.progresstable import ProgressTable
 from tests.deploy.conftest import deploy_hosts, health, write_state
 from tests.fixtures.deployhosts import DeployHost
 from tests.tui.conftest import AppFactory
@@ -85,12 +88,20 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert app.deployments.progress is None and first.generation() == 0
 
         seen: dict[str, list[str]] = {"host1": [], "host2": []}
+        replay: list[RunProgress] = []
 
-        def follow(_batch: object) -> None:
-            for name, states in seen.items():
-                state = state_of(app, name)
-                if state is not None and (not states or states[-1] != state):
-                    states.append(state)
+        def follow(batch: Sequence[Event]) -> None:
+            # every state each row passes through: the batch replayed event by event (a
+            # batch may carry a machine through several states at once under load)
+            if not replay:
+                assert app.deployments.progress is not None
+                replay.append(RunProgress.of((), app.deployments.progress.expected))
+            for event in batch:
+                replay[0].feed((event,))
+                for name, states in seen.items():
+                    row = replay[0].machines.get(name)
+                    if row is not None and (not states or states[-1] != row.state):
+                        states.append(row.state)
 
         app.deployments.listeners.append(follow)
         await confirm_apply(pilot)
@@ -112,7 +123,10 @@ async def test_apply_from_the_tui_follows_every_machine(
         assert moves == sorted(moves, key=order.index)
         assert "holding for release-switch" in screen_text(app)  # in the table's last line
 
-        # opening the log (of the machine under the cursor) and closing it keeps the run
+        # opening the log (of the machine under the cursor: host2) and closing it keeps the run
+        rows = app.screen.query_one(ProgressTable).table
+        rows.move_cursor(row=rows.get_row_index("host2"))
+        await pilot.pause()
         await pilot.press("l")
         await until(pilot, "the log", lambda: isinstance(app.screen, LogsScreen))
         await until(

@@ -1,5 +1,5 @@
 """Snapshots of the TUI on a sandbox's state file (`fedi-tui sandbox up`), for the README's
-walk through the sandbox: dashboard → plan → apply → logs, at 80×24.
+walk through the sandbox: dashboard → plan → apply → logs → undeploy, at 80×24.
 
 The state file is the one `sandbox up` writes (fedi_tui.sandbox.statefile), from a fixed
 ready.json (fixed ports, host key and paths), so the pictures do not depend on the run;
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from fedi_tui.core.deploy.effects import apply_plan_effects
 from fedi_tui.core.deploy.events import (
     Event,
     LogLine,
@@ -24,7 +25,11 @@ from fedi_tui.core.deploy.events import (
     StepStarted,
 )
 from fedi_tui.core.deploy.history import HistoryWriter
+from fedi_tui.core.deploy.recorded import RecordedState, save_recorded
+from fedi_tui.core.state.file import update_state
+from fedi_tui.core.state.tomledit import Edit
 from fedi_tui.core.views.progress import RunProgress
+from fedi_tui.core.workspace import Workspace
 from fedi_tui.sandbox.hosts import deploy_settings, hardware_path
 from fedi_tui.sandbox.layout import ProviderDir
 from fedi_tui.sandbox.statefile import render
@@ -169,7 +174,23 @@ def show_run(app: FediApp) -> None:
     app.run_tick += 1
 
 
-@pytest.mark.parametrize("view", ["dashboard", "plan", "apply", "logs"])
+def undeploy_coop(state_file: Path) -> None:
+    """What `undeploy --operator coop` leaves to plan: everything applied and recorded,
+    then coop's apps disabled in the state file."""
+    workspace = Workspace.open(state_file)
+    planned = workspace.plan()
+    save_recorded(
+        workspace.state_dir,
+        apply_plan_effects(RecordedState(), planned.plan, planned.config, planned.rendered),
+    )
+    apps = [a for a, o in workspace.spec.operators["coop"].apps.items() if o.enable]
+    update_state(
+        state_file,
+        lambda _loaded: [Edit(("operators", "coop", "apps", a, "enable"), False) for a in apps],
+    )
+
+
+@pytest.mark.parametrize("view", ["dashboard", "plan", "apply", "logs", "undeploy"])
 def test_sandbox(
     view: str,
     sandbox_state: Path,
@@ -186,5 +207,8 @@ def test_sandbox(
     elif view == "logs":
         write_run(sandbox_state)
         run = keys("6", "h", "l")
+    elif view == "undeploy":
+        undeploy_coop(sandbox_state)
+        run = keys("6")
     app = make_app(sandbox_state, **options)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)

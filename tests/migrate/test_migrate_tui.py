@@ -24,8 +24,7 @@ pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 def test_run_pause_and_resume_from_the_migration_screen(providers: Providers) -> None:
     p = providers
-    deployed_with_data(p)
-    p.dns.point("mastodon.coop.test", "127.0.0.21")
+    deployed_with_data(p)  # DNS still points at the source: the run waits in its DNS phase
     app = build_app(p.path, prober=None, ports=build_ports, remember_theme=False)
 
     async def drive() -> None:
@@ -44,10 +43,17 @@ def test_run_pause_and_resume_from_the_migration_screen(providers: Providers) ->
             plan = text_of(screen.query_one("#mig-plan", Static))
             assert "mastodon.coop.test  A  127.0.0.20 → 127.0.0.21" in plan
             screen.query_one("#mig-phases", DataTable).focus()
-            await pilot.press("r", "p")  # run, and pause at once: it stops after a step
+            await pilot.press("r")
+            for _ in range(1200):  # until the run waits for DNS (a known place to pause in)
+                if record(p)["phases"]["dns"]["state"] == "running":
+                    break
+                await pilot.pause(0.1)
+            await pilot.press("p")  # pause: the DNS wait stops at its next check
             await settle(pilot)
             assert record(p)["status"] == "running"
-            assert record(p)["phases"]["provision"]["message"] == "paused"
+            assert record(p)["phases"]["dns"]["message"] == "paused"
+            assert record(p)["phases"]["objects"]["state"] == "done"
+            p.dns.point("mastodon.coop.test", "127.0.0.21")
             await pilot.pause(0.3)
             assert "interrupted: paused" in text_of(screen.query_one("#mig-status", Static))
             await pilot.press("r")  # resume

@@ -30,14 +30,16 @@ class Tmux:
     def screen(self) -> str:
         return self("capture-pane", "-p", "-t", "fedi").stdout
 
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 15.0) -> str:
+        """The screen once it shows every one of `texts` at once (a capture can catch a
+        frame half drawn)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             shown = self.screen()
-            if text in shown:
+            if all(text in shown for text in texts):
                 return shown
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} did not appear; the terminal shows:\n{self.screen()}")
+        raise AssertionError(f"{texts!r} did not appear; the terminal shows:\n{self.screen()}")
 
 
 def start(tmp_path: Path, arguments: str) -> Tmux:
@@ -95,8 +97,7 @@ def test_setup_is_the_wizard_alone_and_escape_asks_to_leave(
     before = demo_copy.read_text()
     tmux = start(tmp_path, f"-s {demo_copy} setup")
     try:
-        shown = tmux.wait_for("Which applications")
-        assert "Guided setup of a new operator" in shown
+        shown = tmux.wait_for("Which applications", "Guided setup of a new operator")
         assert "Operators" not in shown and "Dashboard" not in shown
         tmux("send-keys", "-t", "fedi", "2")  # no other areas
         time.sleep(0.5)  # nothing to wait for: the screen must stay as it is

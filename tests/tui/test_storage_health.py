@@ -11,37 +11,11 @@ from textual.screen import Screen
 
 from fedi_tui.sandbox.garage import GarageStandIn
 from fedi_tui.tui.widgets.filtertable import FilterTable
+from tests.adapters.test_storage_status import write_state
 from tests.tui.conftest import AppFactory
 from tests.tui.helpers import settle
 
 pytestmark = pytest.mark.real
-
-STATE = """\
-schema = 1
-
-[provider]
-name = "Test Hosting"
-domain = "hosting.test"
-contact = "noc@hosting.test"
-
-[runtimes.host-1]
-kind = "nixos"
-host = "127.0.0.2"
-ssh = {{ user = "root", key = "~/.ssh/fedi_ed25519" }}
-
-{storage}
-[operators.coop]
-name = "Coop"
-email = "board@coop.test"
-domain = "coop.test"
-runtime = "host-1"
-storage = "garage-a"
-
-[operators.coop.apps.pixelfed]
-enable = true
-admin = {{ username = "alice", email = "alice@coop.test" }}
-size = "tiny"
-"""
 
 
 def _health(screen: Screen[object]) -> dict[str, str]:
@@ -60,8 +34,7 @@ def _closed_port() -> int:
 async def test_a_healthy_and_a_degraded_storage(
     garage: GarageStandIn, tmp_path: Path, make_app: AppFactory
 ) -> None:
-    state = tmp_path / "fedi.toml"
-    state.write_text(STATE.format(storage=garage.storage_toml("garage-a")))
+    state = write_state(tmp_path, garage.storage_toml("garage-a"))
     app = make_app(state)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -78,8 +51,7 @@ async def test_an_unreachable_storage_says_so_without_delaying_the_screen(
     entry = garage.storage_toml("garage-a").replace(
         garage.admin_endpoint, f"https://127.0.0.1:{_closed_port()}"
     )
-    state = tmp_path / "fedi.toml"
-    state.write_text(STATE.format(storage=entry))
+    state = write_state(tmp_path, entry)
     app = make_app(state)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -89,12 +61,10 @@ async def test_an_unreachable_storage_says_so_without_delaying_the_screen(
 
 
 async def test_without_ports_nothing_is_asked(tmp_path: Path, make_app: AppFactory) -> None:
-    state = tmp_path / "fedi.toml"
-    state.write_text(
-        STATE.format(
-            storage='[storage.garage-a]\nkind = "garage"\ns3_endpoint = "https://127.0.0.1:1"\n'
-            'admin_endpoint = "https://127.0.0.1:1"\nadmin_token = { env = "NOPE" }\n'
-        )
+    state = write_state(
+        tmp_path,
+        '[storage.garage-a]\nkind = "garage"\ns3_endpoint = "https://127.0.0.1:1"\n'
+        'admin_endpoint = "https://127.0.0.1:1"\nadmin_token = { env = "NOPE" }\n',
     )
     app = make_app(state, ports=None)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -19,10 +19,10 @@ from fedi_tui.core.portability.database import Database, transfer
 from fedi_tui.core.portability.objects import VerifiedRecord, copy_objects
 from fedi_tui.core.portability.ports import BucketObjects
 from fedi_tui.core.portability.progress import Meter
+from fedi_tui.core.portability.secrets import S3_VARIABLES, with_key
 from fedi_tui.core.workspace import Workspace
 
 STORAGE_STEPS = ("create-bucket", "set-quota", "create-key")
-AWS = ("AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=")
 
 
 def services(
@@ -55,8 +55,7 @@ def reused_secret(need: SecretNeed, source: str, key_id: str, key_secret: str) -
         return source
     if need.kind == "s3-env":
         return None
-    kept = "".join(line for line in source.splitlines(keepends=True) if not line.startswith(AWS))
-    return kept + f"{AWS[0]}{key_id}\n{AWS[1]}{key_secret}\n"
+    return with_key(source, key_id, key_secret)
 
 
 def seed_secrets(ctx: MigrationContext, target: Workspace) -> int:
@@ -231,7 +230,8 @@ async def objects(ctx: MigrationContext) -> None:
 
 
 def _without_s3(text: str) -> str:
-    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(AWS))
+    lines = text.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(S3_VARIABLES))
 
 
 async def fixups(ctx: MigrationContext) -> None:

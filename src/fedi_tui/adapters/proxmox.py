@@ -61,12 +61,12 @@ from fedi_tui.adapters.proxmox_config import node_capacity, owns, storage_offer
 from fedi_tui.adapters.proxmox_errors import ProxmoxError
 from fedi_tui.adapters.proxmox_machines import ProxmoxMachines
 from fedi_tui.adapters.proxmox_session import Progress
+from fedi_tui.core.deploy.livefacts import observe_capacity
 from fedi_tui.core.deploy.observed import ObservedFacts, ObservedNode, ObservedRuntime
-from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 from fedi_tui.core.text import visible_line
 
-__all__ = ["Progress", "ProxmoxClient", "ProxmoxError", "observe_runtimes"]
+__all__ = ["Progress", "ProxmoxClient", "ProxmoxError", "observe_runtime", "observe_runtimes"]
 
 
 class ProxmoxClient(ProxmoxMachines):
@@ -139,26 +139,20 @@ class ProxmoxClient(ProxmoxMachines):
         return storage_offer(status, volumes or [], ours)
 
 
+async def observe_runtime(
+    name: str, spec: ProxmoxRuntimeSpec, base_dir: Path | None = None
+) -> ObservedRuntime:
+    """Observe one runtime with a client of its own (closed after)."""
+    async with ProxmoxClient(name, spec, base_dir) as client:
+        return await client.observe()
+
+
 async def observe_runtimes(
     runtimes: Mapping[str, ProxmoxRuntimeSpec], base_dir: Path | None = None
 ) -> ObservedFacts:
     """Observe every runtime at once; if any fails, one error lists every failure."""
 
-    async def one(name: str, spec: ProxmoxRuntimeSpec) -> ObservedRuntime:
-        async with ProxmoxClient(name, spec, base_dir) as client:
-            return await client.observe()
+    async def one(name: str) -> ObservedRuntime:
+        return await observe_runtime(name, runtimes[name], base_dir)
 
-    names = sorted(runtimes)
-    results = await asyncio.gather(*(one(n, runtimes[n]) for n in names), return_exceptions=True)
-    failures: list[str] = []
-    observed: dict[str, ObservedRuntime] = {}
-    for name, result in zip(names, results, strict=True):
-        if isinstance(result, FediError):
-            failures.append(str(result))
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            observed[name] = result
-    if failures:
-        raise FediError("\n".join(failures))
-    return ObservedFacts(runtimes=observed)
+    return await observe_capacity(one, runtimes)

@@ -89,19 +89,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from fedi_tui.core.deploy.livefacts import placing_runtimes
+
     workspace = open_workspace(args)
     planned = workspace.plan(operator=args.operator, prune_data=args.prune_data)
-    placing = {
-        planned.config.machine(s.target).runtime
-        for s in planned.plan.steps
-        if s.kind in ("create-vm", "resize-vm")
-    }
+    placing = placing_runtimes(planned, workspace.spec)
     if placing and not args.preflight_only:
         # like `plan --live`: new and bigger VMs go where there is room now, not where
-        # fedi.toml says there was (an offline node is avoided, and the plan says why)
+        # fedi.toml says there was (an offline node is avoided, and the plan says why);
+        # the TUI's Apply does the same (tui.liveapply)
         from fedi_tui.cli.plancmd import observe_live
 
-        workspace = workspace.with_facts(observe_live(workspace, sys.stdout, only=placing))
+        workspace = workspace.with_facts(observe_live(workspace, sys.stdout, only=set(placing)))
         planned = workspace.plan(operator=args.operator, prune_data=args.prune_data)
     return run(args, workspace, planned, verb="Apply")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fedi_tui.cli.common import EXIT_CHANGES, EXIT_OK, open_workspace
+from fedi_tui.core.deploy.livefacts import describe_runtime
 from fedi_tui.core.deploy.observed import ObservedFacts, load_facts
 from fedi_tui.core.deploy.pipeline import Planned
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
@@ -67,13 +68,7 @@ def observe_live(workspace: Workspace, to: TextIO, only: set[str] | None = None)
         return ObservedFacts()
     facts = asyncio.run(observe_runtimes(runtimes, workspace.path.parent))
     for name, seen in facts.runtimes.items():
-        nodes = "; ".join(
-            f"{node} {n.cores} cores, {n.memory_gib:g} GiB memory, {n.disk_gib:g} GiB disk"
-            if n.online
-            else f"{node} offline"
-            for node, n in seen.nodes.items()
-        )
-        print(f"Observed runtime {name} ({runtimes[name].api}): {nodes}", file=to)
+        print(describe_runtime(name, runtimes[name], seen), file=to)
     print(file=to)
     return facts
 

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from fedi_tui.core.deploy.observed import ObservedRuntime
 from fedi_tui.core.deploy.ports import Hypervisor, Ports
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.spec import GarageStorageSpec, ProxmoxRuntimeSpec
@@ -72,6 +73,14 @@ def build_ports(workspace: Workspace) -> Ports:
             login_key=read_public_key(name, runtime.ssh.key, workspace.path),
         )
 
+    async def capacity(name: str) -> ObservedRuntime:
+        from fedi_tui.adapters.proxmox import observe_runtime
+
+        runtime = spec.runtimes.get(name)
+        if not isinstance(runtime, ProxmoxRuntimeSpec):
+            raise FediError(f"runtime {name} is not a Proxmox runtime in {workspace.path}")
+        return await observe_runtime(name, runtime, base)
+
     storage = _Made(lambda name: GarageAdmin(name, storage_spec(name), base))
     objects = _Made(lambda name: S3Objects(name, storage_spec(name), base))
     hypervisors = _Made(hypervisor)
@@ -87,4 +96,5 @@ def build_ports(workspace: Workspace) -> Ports:
         hypervisors=hypervisors,
         close=close,
         resolver=DnsResolver,
+        capacity=capacity,
     )

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
+from fedi_tui.core.deploy.observed import ObservedRuntime
 from fedi_tui.core.errors import FediError
 from fedi_tui.core.portability.ports import BucketObjects, ByteSink, ByteSource
 
@@ -390,6 +391,10 @@ def _no_resolver(address: str) -> Resolver:
     raise FediError("no DNS client is wired into this run; use `fedi-tui migrate`")
 
 
+async def _no_capacity(runtime: str) -> ObservedRuntime:
+    raise FediError(f"runtime {runtime}: no Proxmox client is wired in to observe it")
+
+
 @dataclass(frozen=True)
 class Ports:
     """Everything the engine may talk to, built by the CLI for one state file.
@@ -408,3 +413,7 @@ class Ports:
     resolver: Callable[[str], Resolver] = field(default=_no_resolver)
     """Makes the client of a DNS resolver `ADDR:PORT` (a migration's DNS phase; FediError
     when it is not one)."""
+    capacity: Callable[[str], Awaitable[ObservedRuntime]] = field(default=_no_capacity)
+    """Observes a Proxmox runtime now, by its name: the capacity per node left for
+    fedi-tui's VMs and the VMIDs others use (read-only; FediError naming the runtime when
+    it cannot). Apply asks it before placing new VMs (`core.deploy.livefacts`)."""

@@ -7,6 +7,7 @@ screen, the history rows come from `core.views.history`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -18,9 +19,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.file import LoadedState
 from fedi_tui.core.views.history import HistoryRow, history_rows
 from fedi_tui.core.views.planview import PlanGroup, PlanView, plan_view
+from fedi_tui.core.workspace import Workspace
 from fedi_tui.tui import messages
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.screens.logs import LogsScreen
@@ -54,6 +57,10 @@ class DeploymentsScreen(AreaScreen):
         self.scope: str | None = None
         """The operator whose plan is shown; None: the whole provider."""
         self.view: PlanView | None = None
+        self._observing = False
+        """Proxmox is being observed before an apply (the question follows)."""
+        self._plans = 0
+        """Bumped for every plan worked out: an observation made for an older one is moot."""
         self._history: dict[str, HistoryRow] = {}
 
     def compose(self) -> ComposeResult:
@@ -87,6 +94,7 @@ class DeploymentsScreen(AreaScreen):
     def show_state(self, loaded: LoadedState) -> None:
         """Work out the plan of this state (the App's Workspace) behind the open view."""
         self._status()
+        self._plans += 1
         self.view = None  # Apply waits for this plan: never the one shown before
         self.query_one("#plan-summary", Static).update(WORKING)
         scope = self.scope
@@ -106,6 +114,8 @@ class DeploymentsScreen(AreaScreen):
         state = ""
         if run.running:
             state = " · a deployment is running (r)"
+        elif self._observing:
+            state = " · observing Proxmox before applying"
         self.query_one("#deploy-status", Static).update(f"Plan for {scope}{state}")
 
     def _show_plan(self, view: PlanView) -> None:
@@ -224,10 +234,26 @@ class DeploymentsScreen(AreaScreen):
         self.show_state(self.fedi.state)
 
     def action_apply(self) -> None:
+        """Ask, then apply the plan shown; a plan that places VMs is first made again from
+        what Proxmox reports now (as `fedi-tui apply` does), and that plan is asked about."""
+        from fedi_tui.core.deploy.livefacts import placing_runtimes
+
         view = self.view
+        if self._observing:
+            self.notify("Observing Proxmox first; the question follows.")
+            return
         if view is None or view.planned is None or not view.can_apply:
             self.notify("Nothing to apply: " + (view.summary if view else WORKING))
             return
+        workspace = self.fedi.workspace()
+        placing = placing_runtimes(view.planned, workspace.spec)
+        if placing and self.fedi.ports is not None:
+            self._observe_then_ask(workspace, placing)
+        else:
+            self._ask(view, workspace)
+
+    def _ask(self, view: PlanView, workspace: Workspace) -> None:
+        assert view.planned is not None
         planned = view.planned
         machines = [g.name for g in view.groups if not g.name.startswith("storage:")]
         scope = f"operator {self.scope}" if self.scope else "the whole provider"
@@ -237,7 +263,6 @@ class DeploymentsScreen(AreaScreen):
             "whose switch or health check fails is rolled back."
         )
         modal = ConfirmModal("Apply this plan?", body, yes="Apply", no="Cancel")
-        workspace = self.fedi.workspace()
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -245,6 +270,74 @@ class DeploymentsScreen(AreaScreen):
                 self.action_show_tab("run")
 
         self.app.push_screen(modal, answer)
+
+    def _observe_then_ask(self, workspace: Workspace, runtimes: list[str]) -> None:
+        """Observe the runtimes in a job (saying how far it got), show the plan made from
+        what they reported, then ask about that plan; a runtime that cannot be observed
+        stops it there, as in `fedi-tui apply`."""
+        from fedi_tui.core.views.liveplan import (
+            LivePlan,
+            Progress,
+            live_plan,
+            observing_text,
+            unobservable_text,
+        )
+
+        make_ports = self.fedi.ports
+        assert make_ports is not None
+        plans, shown, scope = self._plans, self.view, self.scope
+        progress: dict[str, Progress] = dict.fromkeys(runtimes, "observing")
+        summary = self.query_one("#plan-summary", Static)
+        self._observing = True
+        self.action_show_tab("plan")
+        summary.update(observing_text(progress))
+        self._status()
+
+        def moved(name: str, state: Progress) -> None:
+            progress[name] = state
+            if self.is_attached and self._observing:
+                summary.update(observing_text(progress))
+
+        def seen(name: str, result: object) -> None:  # in the job's thread
+            state: Progress = "failed" if isinstance(result, FediError) else "observed"
+            with contextlib.suppress(RuntimeError):  # the App has gone meanwhile
+                self.app.call_from_thread(moved, name, state)
+
+        def work() -> LivePlan | FediError:
+            try:
+                return live_plan(
+                    workspace, make_ports(workspace), runtimes, operator=scope, seen=seen
+                )
+            except FediError as exc:
+                return exc
+
+        def current() -> bool:
+            self._observing = False
+            if self._plans != plans:
+                return False  # the state changed meanwhile: its own plan is on its way
+            self._status()
+            return True
+
+        def done(result: LivePlan | FediError) -> None:
+            if not current():
+                return
+            if isinstance(result, FediError):
+                summary.update(Text(unobservable_text(result), style="bold"))
+                self.notify(str(result), title="Proxmox not observed", severity="error", timeout=10)
+                return
+            self._show_plan(result.view)
+            if not result.view.can_apply:
+                self.notify("Nothing to apply: " + result.view.summary)
+            elif self.is_current:  # not while another area or a dialog is in front
+                self._ask(result.view, result.workspace)
+
+        def failed() -> None:
+            if current() and shown is not None:
+                self._show_plan(shown)
+
+        self.fedi.start_job(
+            work, name="observe Proxmox", group="deploy-observe", done=done, failed=failed
+        )
 
     def action_cancel_run(self) -> None:
         body = (

@@ -97,7 +97,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if placing and not args.preflight_only:
         # like `plan --live`: new and bigger VMs go where there is room now, not where
         # fedi.toml says there was (an offline node is avoided, and the plan says why);
-        # the TUI's Apply does the same (tui.liveapply)
+        # the TUI's Apply does the same (core.views.liveplan)
         from fedi_tui.cli.plancmd import observe_live
 
         workspace = workspace.with_facts(observe_live(workspace, sys.stdout, only=set(placing)))

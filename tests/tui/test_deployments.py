@@ -57,11 +57,41 @@ async def open_plan(pilot: Pilot[object]) -> DeploymentsScreen:
     return screen
 
 
+async def wait_for_question(pilot: Pilot[object]) -> None:
+    """Until the question is on the screen (drawn, not only pushed)."""
+    app = pilot.app
+    await until(
+        pilot,
+        "the question",
+        lambda: isinstance(app.screen, ConfirmModal) and "Apply this plan?" in screen_text(app),
+    )
+
+
 async def confirm_apply(pilot: Pilot[object]) -> None:
     await pilot.press("a")
-    await until(pilot, "the question", lambda: isinstance(pilot.app.screen, ConfirmModal))
-    assert "Apply this plan?" in screen_text(pilot.app)
+    await wait_for_question(pilot)
     await pilot.press("y")
+
+
+def follow_states(app: FediApp, machines: Sequence[str]) -> dict[str, list[str]]:
+    """Every state each row passes through: each batch of the run's events replayed one by
+    one (under load a batch may carry a machine through several states at once)."""
+    seen: dict[str, list[str]] = {m: [] for m in machines}
+    replay: list[RunProgress] = []
+
+    def follow(batch: Sequence[Event]) -> None:
+        if not replay:
+            assert app.deployments.progress is not None
+            replay.append(RunProgress.of((), app.deployments.progress.expected))
+        for event in batch:
+            replay[0].feed((event,))
+            for name, states in seen.items():
+                row = replay[0].machines.get(name)
+                if row is not None and (not states or states[-1] != row.state):
+                    states.append(row.state)
+
+    app.deployments.listeners.append(follow)
+    return seen
 
 
 async def test_apply_from_the_tui_follows_every_machine(
@@ -87,23 +117,7 @@ async def test_apply_from_the_tui_follows_every_machine(
         await pilot.pause()
         assert app.deployments.progress is None and first.generation() == 0
 
-        seen: dict[str, list[str]] = {"host1": [], "host2": []}
-        replay: list[RunProgress] = []
-
-        def follow(batch: Sequence[Event]) -> None:
-            # every state each row passes through: the batch replayed event by event (a
-            # batch may carry a machine through several states at once under load)
-            if not replay:
-                assert app.deployments.progress is not None
-                replay.append(RunProgress.of((), app.deployments.progress.expected))
-            for event in batch:
-                replay[0].feed((event,))
-                for name, states in seen.items():
-                    row = replay[0].machines.get(name)
-                    if row is not None and (not states or states[-1] != row.state):
-                        states.append(row.state)
-
-        app.deployments.listeners.append(follow)
+        seen = follow_states(app, ["host1", "host2"])
         await confirm_apply(pilot)
         await until(pilot, "the run tab", lambda: "Deployment " in screen_text(app))
 

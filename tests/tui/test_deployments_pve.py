@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fakepve import FakePve  # type: ignore[import-untyped]
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from fedi_tui.cli.wiring import build_ports
-from fedi_tui.core.deploy.events import Event
 from fedi_tui.core.deploy.observed import ObservedRuntime
 from fedi_tui.core.deploy.ports import Ports
-from fedi_tui.core.views.progress import RunProgress
 from fedi_tui.core.workspace import Workspace
-from fedi_tui.tui.app import FediApp
 from fedi_tui.tui.screens.modals import ConfirmModal
 from tests.deploy.conftest import deploy_hosts, health, set_value
 from tests.deploy.test_apply_proxmox import fedi_vms, pve, vms, write_state
@@ -35,7 +30,13 @@ from tests.fixtures.deployhosts import DeployHost
 from tests.fixtures.garage import GarageStandIn
 from tests.tui.conftest import AppFactory
 from tests.tui.helpers import screen_text, text_of
-from tests.tui.test_deployments import open_plan, state_of, until
+from tests.tui.test_deployments import (
+    follow_states,
+    open_plan,
+    state_of,
+    until,
+    wait_for_question,
+)
 
 __all__ = ["deploy_hosts", "health", "pve", "vms"]
 
@@ -66,27 +67,6 @@ class HeldObservation:
         self.gate.set()
 
 
-def follow_states(app: FediApp, machines: Sequence[str]) -> dict[str, list[str]]:
-    """Every state each row passes through: each batch of the run's events replayed one by
-    one (under load a batch may carry a machine through several states at once)."""
-    seen: dict[str, list[str]] = {m: [] for m in machines}
-    replay: list[RunProgress] = []
-
-    def follow(batch: Sequence[Event]) -> None:
-        if not replay:
-            assert app.deployments.progress is not None
-            replay.append(RunProgress.of((), app.deployments.progress.expected))
-        for event in batch:
-            replay[0].feed((event,))
-            for name, states in seen.items():
-                row = replay[0].machines.get(name)
-                if row is not None and (not states or states[-1] != row.state):
-                    states.append(row.state)
-
-    app.deployments.listeners.append(follow)
-    return seen
-
-
 def in_order(states: list[str]) -> list[str]:
     """The states of ROW_ORDER a row went through, each once (the activate step builds
     first, so a row may go activating → building → activating)."""
@@ -95,16 +75,6 @@ def in_order(states: list[str]) -> list[str]:
         if state in ROW_ORDER and (not out or out[-1] != state):
             out.append(state)
     return out
-
-
-async def wait_for_question(pilot: Pilot[object]) -> None:
-    """Until the question is on the screen (drawn, not only pushed)."""
-    app = pilot.app
-    await until(
-        pilot,
-        "the question",
-        lambda: isinstance(app.screen, ConfirmModal) and "Apply this plan?" in screen_text(app),
-    )
 
 
 @pytest.mark.slow

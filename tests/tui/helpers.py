@@ -10,7 +10,8 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input
+from textual.widgets import Footer, Input
+from textual.widgets._footer import FooterKey
 
 from fedi_tui.tui.app import FediApp
 
@@ -18,11 +19,43 @@ S = TypeVar("S", bound=Screen[object])
 
 
 async def settle(pilot: Pilot[object]) -> None:
-    """Let workers finish and the screen catch up."""
+    """Let workers finish and the screen catch up, the footer included."""
     app = pilot.app
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
+    await footer_caught_up(pilot)
+
+
+FOOTER_PAUSES = 400
+"""How many idle turns a footer gets to show its screen's keys (each turn yields to the loop)."""
+
+
+async def footer_caught_up(pilot: Pilot[object]) -> None:
+    """Wait until each footer shows the keys its screen has now.
+
+    A footer redraws its keys on the refresh after the bindings change; on a loaded machine
+    that refresh can come after a plain pause, so a screenshot would catch an empty or stale
+    footer. This waits on what the footer shows, not on time."""
+    for _ in range(FOOTER_PAUSES):
+        if all(_footer_current(f) for f in pilot.app.screen.query(Footer)):
+            return
+        await pilot.pause()
+    raise AssertionError("the footer never showed the screen's keys")
+
+
+def _footer_current(footer: Footer) -> bool:
+    screen = footer.screen
+    wanted: dict[str, bool] = {}  # one key per action, as the footer draws it
+    for _node, binding, enabled, _tip in screen.active_bindings.values():
+        if binding.show:
+            wanted.setdefault(binding.action, enabled)
+    shown = {key.action: not key._disabled for key in footer.query(FooterKey)}
+    if footer.show_command_palette and screen.app.ENABLE_COMMAND_PALETTE:
+        found = screen.active_bindings.get(screen.app.COMMAND_PALETTE_BINDING)
+        if found is not None:
+            wanted.setdefault(found[1].action, found[2])
+    return shown == wanted
 
 
 async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:

@@ -30,6 +30,7 @@ from fedi_tui.tui.screens.logs import LogsScreen
 from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from fedi_tui.tui.widgets.progresstable import ProgressTable
+from fedi_tui.tui.widgets.tabs import FocusTabs
 
 MARK_STYLES = {"+": "success", "~": "warning", "-": "error", "?": "accent"}
 WORKING = "working out the plan …"
@@ -66,7 +67,7 @@ class DeploymentsScreen(AreaScreen):
     def compose(self) -> ComposeResult:
         yield self.nav_bar()
         yield Static(id="deploy-status", markup=False)
-        with TabbedContent(id="deploy-tabs", initial="tab-plan"):
+        with FocusTabs(id="deploy-tabs", initial="tab-plan"):
             with TabPane("Plan (v)", id="tab-plan"), VerticalScroll(id="plan-body"):
                 yield Static(WORKING, id="plan-summary", markup=False)
                 yield Static(id="plan-groups")
@@ -83,11 +84,9 @@ class DeploymentsScreen(AreaScreen):
         self.watch(self.fedi, "history", lambda _h: self._show_history(), init=False)
         self.watch(self.fedi, "recorded", lambda _r: self.show_state(self.fedi.state), init=False)
         self.set_interval(1.0, self._tick)
-        self._focus_tab("plan")
         self._show_run()
         self._show_history()
-        if self.fedi.deployments.running:
-            self.action_show_tab("run")
+        self.action_show_tab("run" if self.fedi.deployments.running else "plan")
 
     # --- what is shown --------------------------------------------------------------
 
@@ -213,7 +212,11 @@ class DeploymentsScreen(AreaScreen):
         self._focus_tab(str(event.pane.id).removeprefix("tab-"))
 
     def _focus_tab(self, tab: str) -> None:
-        """Keys go to what the tab shows: the plan scrolls, the tables move their cursor."""
+        """Keys go to what the tab shows: the plan scrolls, the tables move their cursor.
+        Nothing moves when the focus is already inside that tab."""
+        focused = self.focused
+        if focused is not None and self.query_one(f"#tab-{tab}") in focused.ancestors:
+            return
         if tab == "history":
             self.query_one("#history", FilterTable).focus_table()
         elif tab == "run":

@@ -52,6 +52,7 @@ class HeldObservation:
     def __init__(self) -> None:
         self.gate = threading.Event()
         self.asked: list[str] = []
+        self.answered: list[str] = []
 
     def __call__(self, workspace: Workspace) -> Ports:
         made = build_ports(workspace)
@@ -59,7 +60,9 @@ class HeldObservation:
         async def capacity(name: str) -> ObservedRuntime:
             self.asked.append(name)
             await asyncio.to_thread(self.gate.wait, 60)
-            return await made.capacity(name)
+            found = await made.capacity(name)
+            self.answered.append(name)
+            return found
 
         return replace(made, capacity=capacity)
 
@@ -227,3 +230,47 @@ async def test_a_runtime_that_cannot_be_observed_stops_the_apply_before_the_ques
         assert "not-the-token" not in screen_text(app) + summary
         # the declared plan stays: a asks Proxmox again
         assert screen.view is not None and screen.view.can_apply
+
+
+@pytest.mark.slow
+async def test_c_cancels_the_observation_and_its_late_answer_is_dropped(
+    tmp_path: Path,
+    pve: FakePve,
+    fakepve_cafile: str,
+    vms: list[DeployHost],
+    garage: GarageStandIn,
+    make_app: AppFactory,
+) -> None:
+    path = write_state(tmp_path, pve, fakepve_cafile, vms, garage)
+    held = HeldObservation()
+    app = make_app(path, ports=held)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_plan(pilot)
+        declared = screen.view
+        await pilot.press("a")
+        await until(pilot, "observing is shown", lambda: "pve1 …" in screen_text(app))
+        assert "(c cancels)" in screen_text(app)
+        await pilot.press("c")
+        await until(
+            pilot,
+            "the cancel said",
+            lambda: any(
+                n.message.startswith("Observing Proxmox cancelled") for n in app._notifications
+            ),
+        )
+        # at once, without waiting for Proxmox: the declared plan again, nothing asked
+        assert screen.view is declared and "observing" not in screen_text(app)
+        assert held.answered == []
+        # the observation's thread answers later: that answer is dropped
+        held.release()
+        await until(pilot, "the late answers", lambda: sorted(held.answered) == ["pve1", "pve2"])
+        for _ in range(20):
+            await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal) and screen.view is declared
+        assert app.deployments.progress is None and not fedi_vms(pve)
+        # a asks Proxmox again, and this time the question follows
+        await pilot.press("a")
+        await wait_for_question(pilot)
+        await pilot.press("n")
+        await until(pilot, "the question gone", lambda: not isinstance(app.screen, ConfirmModal))
+    assert not fedi_vms(pve)

@@ -7,8 +7,7 @@ screen, the history rows come from `core.views.history`.
 
 from __future__ import annotations
 
-import contextlib
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -19,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from fedi_tui.core.errors import FediError
 from fedi_tui.core.state.file import LoadedState
 from fedi_tui.core.views.history import HistoryRow, history_rows
 from fedi_tui.core.views.planview import PlanGroup, PlanView, plan_view
@@ -31,6 +29,9 @@ from fedi_tui.tui.screens.modals import ConfirmModal
 from fedi_tui.tui.widgets.filtertable import FilterTable
 from fedi_tui.tui.widgets.progresstable import ProgressTable
 from fedi_tui.tui.widgets.tabs import FocusTabs
+
+if TYPE_CHECKING:
+    from fedi_tui.tui.liveobserve import LiveObservation
 
 MARK_STYLES = {"+": "success", "~": "warning", "-": "error", "?": "accent"}
 WORKING = "working out the plan …"
@@ -58,8 +59,8 @@ class DeploymentsScreen(AreaScreen):
         self.scope: str | None = None
         """The operator whose plan is shown; None: the whole provider."""
         self.view: PlanView | None = None
-        self._observing = False
-        """Proxmox is being observed before an apply (the question follows)."""
+        self._observation: LiveObservation | None = None
+        """Proxmox observed before an apply (the question follows while it is active)."""
         self._plans = 0
         """Bumped for every plan worked out: an observation made for an older one is moot."""
         self._history: dict[str, HistoryRow] = {}
@@ -114,7 +115,7 @@ class DeploymentsScreen(AreaScreen):
         if run.running:
             state = " · a deployment is running (r)"
         elif self._observing:
-            state = " · observing Proxmox before applying"
+            state = " · observing Proxmox before applying (c cancels)"
         self.query_one("#deploy-status", Static).update(f"Plan for {scope}{state}")
 
     def _show_plan(self, view: PlanView) -> None:
@@ -198,7 +199,7 @@ class DeploymentsScreen(AreaScreen):
             return allowed
         run = self.fedi.deployments
         if action == "cancel_run":
-            return run.running and not run.cancelling
+            return (run.running and not run.cancelling) or self._observing
         if action == "apply":
             return self.fedi.ports is not None and not run.running
         return True
@@ -243,7 +244,7 @@ class DeploymentsScreen(AreaScreen):
 
         view = self.view
         if self._observing:
-            self.notify("Observing Proxmox first; the question follows.")
+            self.notify("Observing Proxmox first; the question follows (c cancels).")
             return
         if view is None or view.planned is None or not view.can_apply:
             self.notify("Nothing to apply: " + (view.summary if view else WORKING))
@@ -275,74 +276,43 @@ class DeploymentsScreen(AreaScreen):
         self.app.push_screen(modal, answer)
 
     def _observe_then_ask(self, workspace: Workspace, runtimes: list[str]) -> None:
-        """Observe the runtimes in a job (saying how far it got), show the plan made from
-        what they reported, then ask about that plan; a runtime that cannot be observed
-        stops it there, as in `fedi-tui apply`."""
-        from fedi_tui.core.views.liveplan import (
-            LivePlan,
-            Progress,
-            live_plan,
-            observing_text,
-            unobservable_text,
-        )
+        """Observe the runtimes first (`tui.liveobserve`); c cancels the observation."""
+        from fedi_tui.tui.liveobserve import LiveObservation, ObserveHooks
 
         make_ports = self.fedi.ports
         assert make_ports is not None
-        plans, shown, scope = self._plans, self.view, self.scope
-        progress: dict[str, Progress] = dict.fromkeys(runtimes, "observing")
+        plans, scope = self._plans, self.scope
         summary = self.query_one("#plan-summary", Static)
-        self._observing = True
-        self.action_show_tab("plan")
-        summary.update(observing_text(progress))
-        self._status()
 
-        def moved(name: str, state: Progress) -> None:
-            progress[name] = state
-            if self.is_attached and self._observing:
-                summary.update(observing_text(progress))
+        def say(text: str | Text) -> None:
+            if self.is_attached:
+                summary.update(text)
 
-        def seen(name: str, result: object) -> None:  # in the job's thread
-            state: Progress = "failed" if isinstance(result, FediError) else "observed"
-            with contextlib.suppress(RuntimeError):  # the App has gone meanwhile
-                self.app.call_from_thread(moved, name, state)
-
-        def work() -> LivePlan | FediError:
-            try:
-                return live_plan(
-                    workspace, make_ports(workspace), runtimes, operator=scope, seen=seen
-                )
-            except FediError as exc:
-                return exc
-
-        def current() -> bool:
-            self._observing = False
-            if self._plans != plans:
-                return False  # the state changed meanwhile: its own plan is on its way
-            self._status()
-            return True
-
-        def done(result: LivePlan | FediError) -> None:
-            if not current():
-                return
-            if isinstance(result, FediError):
-                summary.update(Text(unobservable_text(result), style="bold"))
-                self.notify(str(result), title="Proxmox not observed", severity="error", timeout=10)
-                return
-            self._show_plan(result.view)
-            if not result.view.can_apply:
-                self.notify("Nothing to apply: " + result.view.summary)
-            elif self.is_current:  # not while another area or a dialog is in front
-                self._ask(result.view, result.workspace)
-
-        def failed() -> None:
-            if current() and shown is not None:
-                self._show_plan(shown)
-
-        self.fedi.start_job(
-            work, name="observe Proxmox", group="deploy-observe", done=done, failed=failed
+        hooks = ObserveHooks(
+            say=say,
+            show_plan=self._show_plan,
+            ask=self._ask,
+            ended=self._status,
+            still_wanted=lambda: self.is_attached and self._plans == plans,
+            may_ask=lambda: self.is_current,
         )
+        self._observation = LiveObservation(
+            self.fedi, make_ports, workspace, runtimes, operator=scope, shown=self.view, hooks=hooks
+        )
+        self.action_show_tab("plan")
+        self._observation.start()
+        self._status()
+        self.refresh_bindings()
+
+    @property
+    def _observing(self) -> bool:
+        return self._observation is not None and self._observation.active
 
     def action_cancel_run(self) -> None:
+        if self._observation is not None and self._observation.active:
+            self._observation.cancel()  # nothing has happened yet: no question
+            self.refresh_bindings()
+            return
         body = (
             "Running steps are stopped (their remote commands terminated), every machine "
             "ends cleanly and the recorded state says where each stopped — as Ctrl+C does "

@@ -129,6 +129,20 @@ let
             map (n: "${n}.service") (builtins.attrNames config.systemd.services)
             ++ map (n: "${n}.target") (builtins.attrNames config.systemd.targets)
             ++ map (n: "${n}.timer") (builtins.attrNames config.systemd.timers);
+          # unit -> what wants it (boot, switch): empty for the units of a held app
+          wantedBy =
+            lib.mapAttrs' (n: u: lib.nameValuePair "${n}.service" u.wantedBy) config.systemd.services
+            // lib.mapAttrs' (n: u: lib.nameValuePair "${n}.target" u.wantedBy) config.systemd.targets
+            // lib.mapAttrs' (n: u: lib.nameValuePair "${n}.timer" u.wantedBy) config.systemd.timers;
+          held = lib.mapAttrs (_: a: a.holdServices) (
+            lib.filterAttrs (_: a: a.enable or false) (
+              removeAttrs config.fediversity [
+                "acme"
+                "s3"
+                "secretsDir"
+              ]
+            )
+          );
         };
         fediversity = {
           secretsDir = config.fediversity.secretsDir;

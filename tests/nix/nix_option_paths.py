@@ -5,7 +5,8 @@ returns the option paths its `config` part sets, as dotted strings:
 dynamic attribute names (`${cfg.domain}`, `"${x}"`) become `<name>`, list
 elements that are attrsets become `*`, other non-identifier names are quoted.
 `lib.mkIf` / `mkMerge` / `mkDefault` / `optionalAttrs` ..., `//`, `if`,
-`let` and let-bound attrsets are followed. Only paths under ROOTS are kept.
+`let`, let-bound attrsets and `lib.genAttrs names (n: value)` (value under
+`<name>`) are followed. Only paths under ROOTS are kept.
 
 `check_paths` compares such paths with the reference data
 (shared/reference/nixos-options.json) and returns one message per problem.
@@ -51,6 +52,9 @@ ALLOWED_EXTRA_PATHS: dict[str, str] = {
     "systemd.tmpfiles.rules": "create the secrets directories with the right owners",
     "users.users.<name>.openssh.authorizedKeys.keys": "operator SSH keys",
     "system.stateVersion": "set once per host (not under ROOTS, listed for completeness)",
+    "systemd.services.<name>.wantedBy": "holdServices: an app's units wanted by nothing",
+    "systemd.targets.<name>.wantedBy": "holdServices: an app's targets wanted by nothing",
+    "systemd.timers.<name>.wantedBy": "holdServices: an app's timers wanted by nothing",
 }
 
 # Functions whose last argument is the value being set, with their arity.
@@ -282,6 +286,12 @@ class _Walker:
                 self.value(element, path, scope)  # each element defines the same path
         elif name in _WRAPPERS and len(args) == _WRAPPERS[name]:
             self.value(args[-1], path, scope)
+        elif (
+            name == "genAttrs"
+            and len(args) == 2
+            and _unwrap(args[1]).type == ("function_expression")
+        ):  # `genAttrs names (n: value)`: value under each (dynamic) name
+            self.value(_field(_unwrap(args[1]), "body"), (*path, DYNAMIC), scope)
         else:
             self.record(path)
 

@@ -23,6 +23,7 @@ PER_APP: dict[str, dict[str, Any]] = {
     "siteDescription": {"type": "str", "default": ""},
     "s3.bucket": STR,
     "s3.publicUrl": STR,
+    "holdServices": {"type": "bool", "default": False},
 }
 
 EXPECTED: dict[str, dict[str, Any]] = {

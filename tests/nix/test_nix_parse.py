@@ -53,5 +53,6 @@ def test_flake_exposes_the_module(tmp_path: Path) -> None:
     assert result["same"] is True
     module_dir = REPO / "nix" / "modules" / "fediversity"
     assert sorted(result["imports"]) == sorted(
-        str(module_dir / f"{name}.nix") for name in ("common", "mastodon", "peertube", "pixelfed")
+        str(module_dir / f"{name}.nix")
+        for name in ("common", "hold", "mastodon", "peertube", "pixelfed")
     )

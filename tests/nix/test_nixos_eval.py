@@ -101,8 +101,10 @@ def _write_generated(directory: Path) -> Path:
     return state
 
 
-def _render(state: Path, out: Path) -> tuple[StateSpec, dict[str, Path], Workspace]:
-    ws = Workspace.open(state)
+def _render(
+    state: Path, out: Path, *, held: bool = False
+) -> tuple[StateSpec, dict[str, Path], Workspace]:
+    ws = Workspace.open(state).with_held(held)
     paths = {}
     for name, machine in ws.rendered.items():
         for rel, text in machine.files.items():
@@ -128,6 +130,11 @@ class Rendered:
             for name, path in paths.items():
                 self.paths[f"{label}/{name}"] = path
                 self.workspaces[f"{label}/{name}"] = ws
+        # the generated state once more with the apps held (a migration target, phases 1-6)
+        _, paths, ws = _render(tmp / "gen" / "fedi.toml", tmp / "held-out", held=True)
+        for name, path in paths.items():
+            self.paths[f"held/{name}"] = path
+            self.workspaces[f"held/{name}"] = ws
         self.results = evaluate(tree, self.paths)  # one nix-instantiate call for all
 
 
@@ -144,6 +151,8 @@ def test_every_machine_of_both_states_is_evaluated(rendered: Rendered) -> None:
         "demo/photoclub-pixelfed",
         "gen/host",
         "gen/vmop",
+        "held/host",
+        "held/vmop",
     ]
 
 
@@ -156,6 +165,8 @@ def test_every_machine_of_both_states_is_evaluated(rendered: Rendered) -> None:
         "demo/photoclub-pixelfed",
         "gen/host",
         "gen/vmop",
+        "held/host",
+        "held/vmop",
     ],
 )
 def test_machine_evaluates_to_what_the_state_says(rendered: Rendered, machine: str) -> None:
@@ -259,6 +270,44 @@ def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
     for app in ("mastodon", "peertube", "pixelfed"):
         if app not in titles:
             assert values[app] == {}
+
+
+APP_UNIT = ("mastodon*", "peertube*", "pixelfed*", "phpfpm-pixelfed.service")
+"""What an app's unit names look like (its services, targets, timers)."""
+
+
+@pytest.mark.parametrize("machine", ["host", "vmop"])
+def test_held_apps_have_units_wanted_by_nothing_and_unheld_ones_are_wanted(
+    rendered: Rendered, machine: str
+) -> None:
+    """holdServices: every unit of every app (those backup, restore and migration stop and
+    start included) is wanted by nothing, so neither boot nor switch starts it; without
+    it the same units are wanted. sshd and the network are never held."""
+    held = rendered.results[f"held/{machine}"]
+    normal = rendered.results[f"gen/{machine}"]
+    assert held["failedAssertions"] == [] and held["toplevel"].startswith("/nix/store/")
+    apps = ("mastodon", "peertube", "pixelfed")
+    assert held["values"]["data"]["held"] == dict.fromkeys(apps, True)
+    assert normal["values"]["data"]["held"] == dict.fromkeys(apps, False)
+    held_wanted, wanted = held["values"]["data"]["wantedBy"], normal["values"]["data"]["wantedBy"]
+    app_units = [u for u in wanted if any(fnmatch.fnmatch(u, p) for p in APP_UNIT)]
+    started = [u for u in app_units if wanted[u]]
+    assert {u: held_wanted[u] for u in app_units if held_wanted[u]} == {}
+    ws = rendered.workspaces[f"held/{machine}"]
+    placed = next(m for m in ws.config.machines if m.name == machine)
+    for app in placed.apps:  # the units the Python side stops and starts are among them
+        data = app.requirements.data
+        for pattern in (*data.stop_units, *data.start_units):
+            matched = fnmatch.filter(started, pattern)
+            assert matched, (app.module.name, pattern)
+            assert all(held_wanted[u] == [] for u in matched)
+    assert {"mastodon.target", "peertube.service", "pixelfed-cron.timer"} <= set(started)
+    assert "multi-user.target" in wanted["mastodon.target"]
+    assert "timers.target" in wanted["pixelfed-cron.timer"]
+    for unit in ("sshd.service", "network-setup.service", "postgresql.service", "nginx.service"):
+        assert held_wanted.get(unit) == wanted.get(unit), unit
+    assert held_wanted["sshd.service"] == ["multi-user.target"]
+    assert held["values"]["openssh"]["enable"] is True
 
 
 def test_hostile_operator_strings_arrive_exactly(rendered: Rendered) -> None:

@@ -6,6 +6,7 @@
 {
   imports = [
     ./common.nix
+    ./hold.nix
     ./mastodon.nix
     ./peertube.nix
     ./pixelfed.nix

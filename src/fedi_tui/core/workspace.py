@@ -43,6 +43,9 @@ class Workspace:
     facts: ObservedFacts | None = None
     """Observed capacity (`plan --facts/--live`) used instead of the declared one."""
     modules: Mapping[str, str] = field(default_factory=shipped_modules)
+    held: bool = False
+    """Render the apps held (`fediversity.<app>.holdServices`): installed, not started.
+    A migration target is deployed held until its data is in (`migrate` phases 1-6)."""
 
     @classmethod
     def open(cls, path: Path, *, facts: ObservedFacts | None = None) -> Workspace:
@@ -80,7 +83,7 @@ class Workspace:
     @cached_property
     def rendered(self) -> Mapping[str, RenderedMachine]:
         """Every machine's rendered files, by machine name."""
-        return render_all(self.spec, self.config, self.modules, self.deploy_keys)
+        return render_all(self.spec, self.config, self.modules, self.deploy_keys, held=self.held)
 
     def with_recorded(self, recorded: RecordedState) -> Workspace:
         """The same state file with a new recorded state (derived values recomputed)."""
@@ -89,6 +92,10 @@ class Workspace:
     def with_loaded(self, loaded: LoadedState) -> Workspace:
         """Another version of the state file (e.g. with edits not saved yet), same records."""
         return replace(self, loaded=loaded)
+
+    def with_held(self, held: bool) -> Workspace:
+        """The same state rendered with the apps held or not (see `held`)."""
+        return replace(self, held=held)
 
     def with_facts(self, facts: ObservedFacts | None) -> Workspace:
         return replace(self, facts=facts)

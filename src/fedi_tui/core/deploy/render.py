@@ -91,12 +91,14 @@ def _reachable(runtime: RuntimeSpec, login: Login) -> dict[str | tuple[str, ...]
     return body
 
 
-def configuration(spec: StateSpec, machine: Machine, deploy_key: str) -> str:
+def configuration(spec: StateSpec, machine: Machine, deploy_key: str, *, held: bool = False) -> str:
     """configuration.nix for one machine: its whole NixOS system.
 
     It imports what keeps the machine bootable (`base_modules`), keeps it reachable
     for fedi-tui (`_reachable`, with `deploy_key`, the public half of `ssh.key`) and
-    adds the machine's applications (the fediversity modules).
+    adds the machine's applications (the fediversity modules). `held`: the apps'
+    units are installed but not started (`fediversity.<app>.holdServices`), for a
+    migration target whose data is not in yet.
     """
     runtime = spec.runtimes[machine.runtime]
     proxmox = isinstance(runtime, ProxmoxRuntimeSpec)
@@ -115,6 +117,8 @@ def configuration(spec: StateSpec, machine: Machine, deploy_key: str) -> str:
             "bucket": bucket,
             "publicUrl": spec.storage[machine.storage].media_url(bucket),
         }
+        if held:
+            values["holdServices"] = True
         fediversity[app.module.name] = values
     body: dict[str | tuple[str, ...], object] = {
         "imports": [*(Raw(m) for m in base_modules(runtime)), Raw(f"./{MODULE_DIR}")],
@@ -158,13 +162,14 @@ def render_machine(
     module_hashes: Mapping[str, str] | None = None,
     *,
     deploy_key: str,
+    held: bool = False,
 ) -> RenderedMachine:
     """One machine's files; `module_hashes` (path → sha256 of `modules`) saves rehashing.
 
     Refuses (FediError naming the machine) a configuration that would not let
     fedi-tui log in again with `deploy_key`: the check reads the written text back.
     """
-    config = configuration(spec, machine, deploy_key)
+    config = configuration(spec, machine, deploy_key, held=held)
     runtime = spec.runtimes[machine.runtime]
     check_reachable(machine.name, config, login_of(runtime, deploy_key))
     known = module_hashes if module_hashes is not None else {}
@@ -191,13 +196,15 @@ def render_all(
     config: Configuration,
     modules: Mapping[str, str],
     deploy_keys: Mapping[str, str],
+    *,
+    held: bool = False,
 ) -> dict[str, RenderedMachine]:
     """Every machine of a configuration, by name; `deploy_keys` by runtime name
-    (`core.deploy.deploykey.read_deploy_keys`)."""
+    (`core.deploy.deploykey.read_deploy_keys`); `held`: see `configuration`."""
     hashes = {path: _sha256(text) for path, text in modules.items()}
     return {
         m.name: render_machine(
-            spec, m, modules, hashes, deploy_key=deploy_key_of(deploy_keys, m.runtime)
+            spec, m, modules, hashes, deploy_key=deploy_key_of(deploy_keys, m.runtime), held=held
         )
         for m in config.machines
     }

@@ -98,21 +98,24 @@ def seed_secrets(ctx: MigrationContext, target: Workspace) -> int:
     return seeded
 
 
+def held_target(ctx: MigrationContext) -> Workspace:
+    """The target as phases 1-6 deploy it: the apps installed but held (not started at
+    boot or on switch) so they never run against the empty database and bucket."""
+    return ctx.target().with_held(True)
+
+
 async def provision(ctx: MigrationContext) -> None:
-    target = ctx.target()
+    target = held_target(ctx)
     planned = target.plan(operator=ctx.operator)
     storage = [s for s in planned.plan.steps if s.kind in STORAGE_STEPS]
     await ctx.deploy(target, planned, storage, slot=True)
-    target = ctx.target()
+    target = held_target(ctx)
     ctx.log(f"secrets: {seed_secrets(ctx, target)} files of the source reused on the target")
     ctx.check_pause()
     planned = target.plan(operator=ctx.operator)
     rest = [s for s in planned.plan.steps if s.kind != "health-check"]
+    ctx.log("deploying the target with the apps held: not started until the data is in")
     await ctx.deploy(target, planned, rest, slot=True)
-    target = ctx.target()
-    for machine in own_machines(target, ctx.operator):
-        ctx.log("keeping the apps stopped until the data is in", machine=machine.name)
-        await ctx.run_on(target, machine.name, services(target, machine, ctx.operator, "stop"))
 
 
 # --- 2. freeze ------------------------------------------------------------------------
@@ -322,6 +325,12 @@ async def dns(ctx: MigrationContext) -> None:
 
 
 async def start(ctx: MigrationContext) -> None:
+    """Redeploy the target unheld (the apps' units wanted again), start them, health-check."""
+    target = ctx.target()
+    planned = target.plan(operator=ctx.operator)
+    unheld = [s for s in planned.plan.steps if s.kind != "health-check"]
+    ctx.log("deploying the target with the apps no longer held")
+    await ctx.deploy(target, planned, unheld, slot=True)
     target = ctx.target()
     for machine in own_machines(target, ctx.operator):
         await ctx.run_on(target, machine.name, services(target, machine, ctx.operator, "start"))

@@ -6,7 +6,10 @@ its own moto S3 process. Each host has a real PostgreSQL cluster on its address
 (`tests.fixtures.postgres`, reached through `deploy.database_command`), the
 `systemctl` stand-in that keeps unit states in `$FAKE_NIXOS_STATE/units/` (so a
 test sees what was stopped and started) and stand-ins for the apps' host-change
-commands. A dnsmasq on 127.0.0.60 answers the operator's names.
+commands. The target's nixos-rebuild stand-in evaluates every configuration it
+switches to under the real NixOS module tree, and keeps each generation (so a
+test sees what was activated: `activated`). A dnsmasq on 127.0.0.60 answers the
+operator's names.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tests.fixtures.garage import GarageStandIn, garage, garage_b, garage_factor
 from tests.fixtures.postgres import PgCluster, running_postgres, with_services
 from tests.fixtures.s3 import moto_factory
 from tests.fixtures.sshd import FAST_USER
+from tests.nix.nixos_eval import NixosTree
 
 __all__ = ["garage", "garage_b", "garage_factory", "health", "moto_factory"]
 
@@ -66,6 +70,20 @@ def units(host: DeployHost) -> dict[str, str]:
     if not directory.is_dir():
         return {}
     return {p.name: p.read_text().strip() for p in directory.iterdir()}
+
+
+def activated(host: DeployHost) -> list[str]:
+    """configuration.nix of every system generation the host switched to, oldest first."""
+    generations = host.state / "generations"
+    if not generations.is_dir():
+        return []
+    numbers = sorted(int(d.name) for d in generations.iterdir() if d.name.isdigit())
+    return [(generations / str(n) / "configuration.nix").read_text() for n in numbers]
+
+
+def held_apps(configuration: str) -> int:
+    """How many apps a configuration.nix holds (`holdServices`: their units not started)."""
+    return configuration.count("holdServices = true;")
 
 
 def host_changes(host: DeployHost) -> list[str]:
@@ -147,6 +165,7 @@ def providers(
     health: HealthServer,
     garage: GarageStandIn,
     garage_b: GarageStandIn,
+    nixos_tree: NixosTree,
 ) -> Iterator[Providers]:
     base = tmp_path_factory.mktemp("migrate-hosts")
     with contextlib.ExitStack() as stack:
@@ -154,7 +173,9 @@ def providers(
             running_deploy_host(base / "a", address="127.0.0.20", health=health)
         )
         b = stack.enter_context(
-            running_deploy_host(base / "b", address="127.0.0.21", health=health)
+            running_deploy_host(
+                base / "b", address="127.0.0.21", health=health, tree=nixos_tree.root
+            )
         )
         equip(a)
         equip(b)

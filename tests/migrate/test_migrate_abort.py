@@ -10,7 +10,7 @@ import pytest
 from fedi_tui.core.workspace import Workspace
 from tests.deploy.test_apply_cli import fedi, start, wait_for_line
 from tests.fixtures.postgres import systemctl_calls
-from tests.migrate.conftest import Providers, units
+from tests.migrate.conftest import Providers, activated, held_apps, units
 from tests.migrate.test_migrate_flow import OBJECTS, bucket_contents, deployed_with_data, record
 from tests.migrate.test_migrate_flow import migrate as migrate_cli
 
@@ -43,10 +43,11 @@ def test_interrupted_at_dns_then_abort_returns_the_source_to_service(p: Provider
     assert phases["dns"]["message"] == "interrupted"
     index = json.loads((p.path.parent / ".fedi/deployments/index.json").read_text())
     assert index["deployments"][-1]["outcome"] == "interrupted"
-    # the source is frozen, the target deployed with its services kept stopped
+    # the source is frozen, the target deployed held: its services never started
     assert units(p.a) == dict.fromkeys(STOPPED, "inactive")
-    assert units(p.b) == dict.fromkeys(STOPPED, "inactive")
+    assert units(p.b) == {}
     assert p.b.generation() == 1 and p.garage_b.bucket("coop-mastodon") is not None
+    assert [held_apps(c) for c in activated(p.b)] == [1]
     assert p.path.read_text() == before  # fedi.toml untouched while migrating
     # an apply that would switch the frozen source is refused, saying what to do
     changed = fedi(p.path, "set", "operators.coop.apps.mastodon.media_retention_days", "21")

@@ -16,7 +16,7 @@ from fedi_tui.core.deploy.secretstore import SecretStore
 from fedi_tui.core.workspace import Workspace
 from tests.deploy.test_apply_cli import fedi
 from tests.fixtures.postgres import fill_sample
-from tests.migrate.conftest import Providers
+from tests.migrate.conftest import Providers, activated, held_apps, units
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -82,6 +82,10 @@ def test_migration_moves_everything_and_finish_switches_the_state(providers: Pro
         "failed",
         "pending",
     ]
+    # phases 1-5 activated the target held: its app never started against the empty data
+    held = activated(p.b)
+    assert held and all(held_apps(config) == 1 for config in held)
+    assert "active" not in units(p.b).values()
     # the operator changes the record; the migration resumes at DNS and completes
     p.dns.point("mastodon.coop.test", "127.0.0.21")
     code, out = migrate(p, "--yes")
@@ -89,6 +93,11 @@ def test_migration_moves_everything_and_finish_switches_the_state(providers: Pro
     assert "Resuming at phase dns" in out and "→ provision" not in out
     assert "1 of 1 records point at the target" in out
     assert "health-check:host-b done" in out
+    # phase 7 redeployed it unheld (evaluated under the real modules), then started it
+    after = activated(p.b)
+    assert after[: len(held)] == held and len(after) == len(held) + 1
+    assert held_apps(after[-1]) == 0 and "holdServices" not in after[-1]
+    assert units(p.b) == {"mastodon.target": "active"}
     assert record(p)["status"] == "migrated"
     for name, phase in record(p)["phases"].items():  # shown with -s: where the time goes
         print(f"phase {name}: {phase['finished'] - phase['started']:.2f} s")

@@ -23,7 +23,7 @@ from fedi_tui.core.migrate.run import DIE_IN
 from fedi_tui.core.workspace import Workspace
 from tests.deploy.test_apply_cli import fedi
 from tests.fixtures.postgres import fill_sample
-from tests.migrate.conftest import Providers, host_changes
+from tests.migrate.conftest import Providers, activated, held_apps, host_changes, units
 from tests.migrate.test_migrate_flow import (
     OBJECTS,
     bucket_contents,
@@ -72,10 +72,16 @@ def test_killed_in_each_phase_the_migration_resumes_to_the_same_result(
         phases = record(p)["phases"]
         assert phases[phase]["state"] == "running"  # killed before it was recorded done
         assert all(phases[earlier]["state"] == "done" for earlier in PHASES[:n])
+        if phase != "start":  # until phase 7 the target's apps are held, never started
+            assert activated(p.b) and all(held_apps(c) == 2 for c in activated(p.b)), phase
+            assert "active" not in units(p.b).values(), phase
     code, out = migrate(p, "--yes")
     assert code == 0, out
     assert "Resuming at phase start" in out
     assert record(p)["status"] == "migrated"
+    # phase 7 (killed once, redone) activated the unheld configuration, once
+    assert [held_apps(c) for c in activated(p.b)][-2:] == [2, 0]
+    assert units(p.b)["mastodon.target"] == "active"
 
     # the same result as an uninterrupted run
     assert p.pg_b.table_checksums("mastodon") == source_tables

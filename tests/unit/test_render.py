@@ -24,6 +24,7 @@ from fedi_tui.core.deploy.secretgen import generate_all
 from fedi_tui.core.shipped import nix_modules_dir
 from fedi_tui.core.state.file import load_state, save_state
 from fedi_tui.core.state.tomledit import Edit
+from fedi_tui.core.workspace import Workspace
 from tests.nix.fediversity_options import fediversity_options
 from tests.nix.nix_option_paths import check_paths, option_paths_set
 from tests.paths import DEMO, ROOT, SAMPLES
@@ -234,7 +235,7 @@ def _python_options(model: type[BaseModel], prefix: str) -> dict[str, dict[str, 
 
 
 # Nix options fedi-tui fills in itself rather than from the operator's options.
-INFRA = {"s3.bucket", "s3.publicUrl"}
+INFRA = {"s3.bucket", "s3.publicUrl", "holdServices"}  # set by the tool, not the operator
 # Python options whose default is computed when rendering (the Nix option has no default).
 COMPUTED_DEFAULT = {"domain", "siteTitle"}
 
@@ -265,3 +266,20 @@ def write_golden() -> None:  # pragma: no cover - run by hand after reviewing a 
     shutil.rmtree(GOLDEN, ignore_errors=True)
     rendered = _render(DEMO)
     _write({m: {k: v for k, v in f.items() if "/" not in k} for m, f in rendered.items()}, GOLDEN)
+
+
+def test_a_held_workspace_holds_every_app_and_changes_nothing_else() -> None:
+    """A migration target renders held (phases 1-6): `holdServices = true;` for each app,
+    the rest of the configuration as it is unheld."""
+    ws = Workspace.open(DEMO)
+    held = ws.with_held(True)
+    assert not ws.held and held.held
+    for name, machine in ws.rendered.items():
+        config = machine.files["configuration.nix"]
+        apps = len(json.loads(machine.files["manifest.json"])["apps"])
+        held_config = held.rendered[name].files["configuration.nix"]
+        assert "holdServices" not in config
+        assert held_config.count("holdServices = true;") == apps > 0
+        kept = [line for line in held_config.splitlines() if "holdServices" not in line]
+        assert kept == config.splitlines()
+        assert held.rendered[name].hash != machine.hash

@@ -104,7 +104,10 @@ class DataNeed:
     The names are those the upstream NixOS module uses by default (which the `fediversity`
     modules keep): its PostgreSQL database, and the systemd units that write to the
     database or the bucket, stopped while data is restored or frozen for a migration.
-    Unit names may be systemctl patterns (`mastodon-sidekiq-*.service`).
+    Unit names may be systemctl patterns (`mastodon-sidekiq-*.service`). A held
+    machine (`fediversity.<app>.holdServices`, nix/modules/fediversity/hold.nix) keeps
+    these units wanted by nothing; tests/nix/test_nixos_eval.py checks that every one of
+    them is among the units hold.nix holds.
     """
 
     database: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from fedi_tui.core.apps.base import (
     AdminCommand,
@@ -17,12 +17,25 @@ from fedi_tui.core.apps.base import (
     SizePreset,
 )
 
+SHORT_DESCRIPTION_MAX = 200
+"""Mastodon's limit on `site_short_description` (Form::AdminSettings validates it)."""
+
 
 class MastodonOptions(AppOptions):
     """Options of a Mastodon instance."""
 
     media_retention_days: int = Field(default=30, ge=1, le=3650)
     """Days to keep cached media from other servers before removing it."""
+
+    @field_validator("site_description")
+    @classmethod
+    def _short_description_fits(cls, value: str) -> str:
+        if len(value) > SHORT_DESCRIPTION_MAX:
+            raise ValueError(
+                f"site_description: Mastodon shows it as its short description, which "
+                f"allows at most {SHORT_DESCRIPTION_MAX} characters (this one has {len(value)})"
+            )
+        return value
 
 
 TOOTCTL = "mastodon-tootctl"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pwd
 import stat
 from pathlib import Path
@@ -52,6 +53,9 @@ def test_app_settings_without_nixos_options_run_once_each(
     assert apply(path)[0].outcome == "succeeded"
     mastodon = host.state / "mastodon"
     assert (mastodon / "registrations").read_text() == "approved\n"
+    first = (mastodon / "calls").read_text().splitlines()
+    # registrations, then the site title and description (no arguments), then the owner
+    assert first[1] == "settings-script argc=0" and "registrations" in first[0]
     owner = (mastodon / "accounts" / "admin").read_text().splitlines()
     assert owner[:2] == ["accounts", "create"] and "Owner" in owner
     pixelfed_user = (host.state / "pixelfed" / "users" / "admin").read_text().splitlines()
@@ -64,5 +68,33 @@ def test_app_settings_without_nixos_options_run_once_each(
     assert (mastodon / "registrations").read_text() == "close\n"
     calls = (mastodon / "calls").read_text().splitlines()
     assert sum("accounts create" in c for c in calls) == 1  # modified, not created again
+    assert calls.count("settings-script argc=0") == 2  # saved again: idempotent
     assert "accounts modify admin" in calls[-1]
     assert all(password.split("=", 1)[1] not in e.to_json() for e in sink.events)
+
+
+def test_a_failing_site_settings_script_fails_that_machine_only(
+    tmp_path: Path, deploy_hosts: HostFactory
+) -> None:
+    good, bad = deploy_hosts(), deploy_hosts()
+    db = bad.state / "mastodon"
+    db.mkdir(parents=True)
+    (db / "settings-fail").touch()
+    login = pwd.getpwnam(bad.ssh.user)
+    for made in (db, db / "settings-fail"):  # the login user's, as the stand-in's own
+        os.chown(made, login.pw_uid, login.pw_gid)
+    path = write_state(tmp_path, [good, bad], apps=("mastodon",))
+    result, sink = apply(path)
+    assert result.machines == {"host1": "done", "host2": "failed"}, [
+        e.message for e in sink.events if isinstance(e, StepFinished)
+    ]
+    message = next(
+        e.message
+        for e in sink.events
+        if isinstance(e, StepFinished) and e.step == "health-check:host2"
+    )
+    assert "site title and description failed on" in message
+    assert "fediversity-mastodon-settings" in message
+    # it ran after the health check had passed, and the owner was not attempted after it
+    calls = (bad.state / "mastodon" / "calls").read_text().splitlines()
+    assert calls[-1] == "settings-script argc=0"

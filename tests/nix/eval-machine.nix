@@ -97,6 +97,9 @@ let
         }) config.services.nginx.virtualHosts;
         mastodon = lib.optionalAttrs config.services.mastodon.enable {
           inherit (config.services.mastodon) localDomain extraConfig;
+          settingsScript = builtins.any (
+            p: (p.name or "") == "fediversity-mastodon-settings"
+          ) config.environment.systemPackages;
         };
         peertube = lib.optionalAttrs config.services.peertube.enable {
           inherit (config.services.peertube) localDomain;

@@ -231,6 +231,7 @@ def _check_values(ws: Workspace, name: str, values: dict[str, Any]) -> None:
         titles[app.module.name] = app.options.site_title or spec.operators[app.operator].name
         if app.module.name == "mastodon":
             assert values["mastodon"]["localDomain"] == domain
+            assert values["mastodon"]["settingsScript"] is True  # `SETTINGS` runs it
             s3 = values["mastodon"]["extraConfig"]
             assert (s3["S3_BUCKET"], s3["S3_ENDPOINT"], s3["S3_REGION"]) == (
                 bucket,

@@ -29,3 +29,17 @@ def test_mastodon_accepts_a_description_at_the_limit() -> None:
     )
     assert options.site_description == fits
     assert MASTODON.options is MastodonOptions
+
+
+def test_mastodon_saves_title_and_description_with_no_arguments_between_its_settings() -> None:
+    options = MastodonOptions.model_validate(
+        {"enable": True, "admin": ADMIN, "site_title": "Coop", "site_description": "Hi"}
+    )
+    req = MASTODON.requirements("coop", "example.org", options)
+    commands = MASTODON.admin_commands(options, req, {})
+    assert [c.argv[:2] for c in commands] == [
+        ("mastodon-tootctl", "settings"),
+        ("fediversity-mastodon-settings",),  # the values come from the configuration
+        ("mastodon-tootctl", "accounts"),
+    ]
+    assert commands[1].description == "site title and description"

@@ -11,13 +11,50 @@
 #   - registration mode: `tootctl settings registrations open|approved|close`
 #     (open -> open, approval -> approved, closed -> close)
 #   - admin account: `tootctl accounts create <username> --email <email> --confirmed --role Owner`
-#   - site title / description: Mastodon stores them in its database (admin settings).
-{ config, lib, ... }:
+#   - site title / description: Mastodon stores them in its database (admin settings);
+#     tootctl has no command for them, so `fediversity-mastodon-settings` (below) saves
+#     them with `rails runner` and Form::AdminSettings, in mastodon-web's environment.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
 let
   top = config.fediversity;
   cfg = top.mastodon;
   secrets = "${top.secretsDir}/mastodon";
-  inherit (config.services.mastodon) user group;
+  mastodon = config.services.mastodon;
+  inherit (mastodon) user group;
+  web = config.systemd.services.mastodon-web;
+  # Fixed program text: the values arrive in the environment, never inside the code.
+  saveSettings = ''
+    attrs = { site_title: ENV.fetch("FEDI_SITE_TITLE") }
+    description = ENV.fetch("FEDI_SITE_DESCRIPTION")
+    attrs[:site_short_description] = description unless description.empty?
+    form = Form::AdminSettings.new(attrs)
+    form.save || abort(form.errors.full_messages.join("; "))
+  '';
+  # Idempotent: saving the same values again changes nothing. No arguments: the values
+  # are the configuration's own, so no secret and no operator text is ever on argv.
+  settingsScript = pkgs.writeShellApplication {
+    name = "fediversity-mastodon-settings";
+    # it sources the unit's environment files (read as root, like mastodon-tootctl)
+    excludeShellChecks = [
+      "SC1090"
+      "SC1091"
+    ];
+    text = ''
+      set -a
+      ${lib.toShellVars web.environment}
+      ${lib.concatMapStrings (f: "source ${lib.escapeShellArg f}\n") web.serviceConfig.EnvironmentFile}
+      FEDI_SITE_TITLE=${lib.escapeShellArg cfg.siteTitle}
+      FEDI_SITE_DESCRIPTION=${lib.escapeShellArg cfg.siteDescription}
+      set +a
+      cd ${mastodon.package}
+      exec /run/wrappers/bin/sudo -u ${user} --preserve-env ${mastodon.package}/bin/rails runner ${lib.escapeShellArg saveSettings}
+    '';
+  };
 in
 {
   options.fediversity.mastodon = import ./app-options.nix { inherit lib; } { app = "mastodon"; } // {
@@ -52,6 +89,8 @@ in
         S3_ALIAS_HOST = lib.removePrefix "http://" (lib.removePrefix "https://" cfg.s3.publicUrl);
       };
     };
+
+    environment.systemPackages = [ settingsScript ];
 
     # configureNginx creates this virtual host; make TLS explicit.
     services.nginx.virtualHosts.${cfg.domain} = {

@@ -10,6 +10,7 @@ machine's file system and, first on the session's PATH (sshd ``SetEnv``):
   (:meth:`DeployHost.tell`);
 * ``mastodon-tootctl`` and ``pixelfed-manage`` — keep the settings fedi-tui
   makes (registrations, the admin accounts) the way the real ones would;
+* ``fediversity-mastodon-settings`` — records that it ran, and its argument count;
 
 and ``curl`` (the real one) reaching :class:`HealthServer`, an HTTP server on
 127.0.0.1 that answers each app's health URL (by Host header) with 200, or
@@ -65,6 +66,17 @@ case "$1 $2" in
     echo "OK" ;;
   *) echo "tootctl stand-in: unsupported: $*" >&2; exit 1 ;;
 esac
+"""
+
+FAKE_MASTODON_SETTINGS = r"""#!/bin/sh
+# fediversity-mastodon-settings stand-in: the real one saves the configuration's title and
+# description with `rails runner`; this records that it ran and with how many arguments
+# (none: nothing, secret or not, travels on argv), and fails when `settings-fail` exists
+db=${FAKE_NIXOS_STATE:?}/mastodon
+mkdir -p "$db"
+echo "settings-script argc=$#" >> "$db/calls"
+[ -e "$db/settings-fail" ] && { echo "Validation failed: site title" >&2; exit 1; }
+echo "OK"
 """
 
 FAKE_PIXELFED_MANAGE = r"""#!/bin/sh
@@ -278,6 +290,7 @@ def _tree(root: Path, hardware: Path, tools: dict[str, Path]) -> None:
         (bin_dir / name).symlink_to(target)
     for name, script in (
         ("mastodon-tootctl", FAKE_TOOTCTL),
+        ("fediversity-mastodon-settings", FAKE_MASTODON_SETTINGS),
         ("pixelfed-manage", FAKE_PIXELFED_MANAGE),
     ):
         (bin_dir / name).write_text(script)

@@ -40,18 +40,23 @@ class MastodonOptions(AppOptions):
 
 TOOTCTL = "mastodon-tootctl"
 """The tootctl wrapper the NixOS mastodon module puts on the system path."""
+SETTINGS = "fediversity-mastodon-settings"
+"""Our script (nix/modules/fediversity/mastodon.nix) that saves the site title and
+description from the configuration: tootctl has no command for them."""
 REGISTRATIONS = {"open": "open", "approval": "approved", "closed": "close"}
 
 
 def admin_commands(
     options: AppOptions, req: Requirements, secrets: Mapping[str, str]
 ) -> tuple[AdminCommand, ...]:
-    """Registration mode and the owner account: tootctl, since no NixOS option sets them."""
+    """Registration mode, site title and description, and the owner account: no NixOS
+    option sets them."""
     commands = [
         AdminCommand(
             f"registrations {options.registration_mode}",
             (TOOTCTL, "settings", "registrations", REGISTRATIONS[options.registration_mode]),
-        )
+        ),
+        AdminCommand("site title and description", (SETTINGS,)),
     ]
     if options.admin is not None:
         user, email = options.admin.username, options.admin.email

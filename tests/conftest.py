@@ -25,10 +25,11 @@ def demo_copy(tmp_path: Path) -> Path:
 def _isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Keep crash logs and remembered settings out of the real home directory."""
+    """Keep crash logs, remembered settings and caches out of the real home directory."""
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.delenv("FEDI_STATE", raising=False)
 
 

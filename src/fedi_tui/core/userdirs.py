@@ -20,3 +20,8 @@ def user_dirs() -> UserDirs:
     config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "fedi-tui"
     state = Path(os.environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "fedi-tui"
     return UserDirs(config, state)
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/fedi-tui: what can be rebuilt at any time (the first-view cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fedi-tui"

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from fedi_tui.core.deploy.recorded import RecordedState
     from fedi_tui.core.probes import Prober
     from fedi_tui.core.state.file import LoadedState
+    from fedi_tui.core.views.overviewmodel import DashboardView
     from fedi_tui.core.workspace import Workspace
     from fedi_tui.tui.deployrun import DeploymentController, PortsFactory
     from fedi_tui.tui.filewatch import StateFileWatch
@@ -128,6 +129,10 @@ class FediApp(App[str | None]):
         self.setup_only = setup_only
         """Started as `fedi-tui setup`: exit once the wizard saved."""
         self.unsaved: dict[str, bool] = {}
+        self.first_view: DashboardView | None = None
+        """The dashboard from the first-view cache, drawn while the state file is read."""
+        self._first_key: tuple[LoadedState, str] | None = None
+        """The state first read and the first-view key of the files it was read from."""
         self._remember = remember
         self._workspaces: WorkspaceCache | None = None
         self.file_watch: StateFileWatch | None = None
@@ -153,12 +158,18 @@ class FediApp(App[str | None]):
             self._watch_file()
             return
         # first frame now; read and validate the file (and import the core) behind it
-        self.push_screen(LoadingScreen(self.path))
-        self.call_after_refresh(
-            self.start_job, self._read_state, name="open the state file", group="state"
-        )
+        from fedi_tui.core.views.firstview import read_first_view
 
-    def _read_state(self) -> None:
+        first = read_first_view(self.path)
+        if first.view is not None and self.start_mode == "dashboard" and not self.setup_only:
+            self.first_view = first.view
+            self.switch_mode(self.start_mode)  # drawn from the cache, redrawn once loaded
+        else:
+            self.push_screen(LoadingScreen(self.path))
+        work = partial(self._read_state, first.key)
+        self.call_after_refresh(self.start_job, work, name="open the state file", group="state")
+
+    def _read_state(self, key: str) -> None:
         from fedi_tui.core.state.file import load_state
 
         try:
@@ -167,7 +178,18 @@ class FediApp(App[str | None]):
             self.call_from_thread(self._cannot_open, error)
             return
         recorded = self._read_recorded(loaded)
+        self._first_key = (loaded, key)
         self.call_from_thread(self._opened, loaded, recorded)
+
+    def remember_first_view(self, loaded: LoadedState, view: DashboardView) -> None:
+        """The dashboard drew the state first read: keep its view for the next start."""
+        first, self._first_key = self._first_key, None
+        if first is None or first[0] is not loaded:
+            return
+        if view != self.first_view:
+            from fedi_tui.core.views.firstview import write_first_view
+
+            write_first_view(self.path, first[1], view)
 
     def watch_state(self, loaded: LoadedState) -> None:
         """Work out the plan summary of the state just loaded or saved."""
@@ -225,7 +247,8 @@ class FediApp(App[str | None]):
     def _opened(self, loaded: LoadedState, recorded: Records) -> None:
         self._set_recorded(recorded)
         self.state = loaded
-        self.switch_mode(self.start_mode)
+        if self.current_mode != self.start_mode or self.first_view is None:
+            self.switch_mode(self.start_mode)
         self._watch_file()
 
     def _watch_file(self) -> None:

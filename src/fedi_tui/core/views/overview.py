@@ -7,84 +7,27 @@ with the Proxmox runtime and the resource mapping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fedi_tui.core.apps.registry import installed_apps
 from fedi_tui.core.deploy.configuration import Configuration
 from fedi_tui.core.deploy.history import HistoryIndex
 from fedi_tui.core.deploy.mapping import map_resources
 from fedi_tui.core.deploy.recorded import RecordedState
 from fedi_tui.core.errors import FediError
+from fedi_tui.core.state.file import LoadedState
 from fedi_tui.core.state.model import StateSpec
 from fedi_tui.core.state.spec import ProxmoxRuntimeSpec
 from fedi_tui.core.views.history import last_runs
+from fedi_tui.core.views.overviewmodel import (
+    DashboardView,
+    NodeUsage,
+    OperatorRow,
+    Overview,
+    Resources,
+    RuntimeUsage,
+    StorageUsage,
+)
 
-
-@dataclass(frozen=True)
-class Resources:
-    cores: int = 0
-    memory_gib: int = 0
-    disk_gib: int = 0
-
-    def __add__(self, other: Resources) -> Resources:
-        return Resources(
-            self.cores + other.cores,
-            self.memory_gib + other.memory_gib,
-            self.disk_gib + other.disk_gib,
-        )
-
-
-@dataclass(frozen=True)
-class NodeUsage:
-    """One Proxmox node: what the resource mapping places on it vs its declared capacity."""
-
-    name: str
-    placed: Resources
-    total: Resources
-    machines: int
-
-
-@dataclass(frozen=True)
-class RuntimeUsage:
-    name: str
-    kind: str
-    where: str
-    nodes: int
-    placed: Resources
-    total: Resources | None
-    """Declared capacity (Proxmox nodes); None for a NixOS host, which declares none."""
-    operators: int
-    node_usage: tuple[NodeUsage, ...] = ()
-    """Per node, when every machine could be placed (see `core.mapping`)."""
-
-
-@dataclass(frozen=True)
-class StorageUsage:
-    name: str
-    endpoint: str
-    trust: str
-    quota_gib: int
-    buckets: int
-
-
-@dataclass(frozen=True)
-class OperatorRow:
-    id: str
-    name: str
-    domain: str
-    runtime: str
-    apps: tuple[tuple[str, str], ...]
-    """(app, size) of each enabled application."""
-    disabled: tuple[str, ...]
-    last_deployment: str
-    """What the recorded state says about its machines (`deployment_status`)."""
-
-
-@dataclass(frozen=True)
-class Overview:
-    runtimes: tuple[RuntimeUsage, ...]
-    storage: tuple[StorageUsage, ...]
-    operators: tuple[OperatorRow, ...]
+__all__ = ["NodeUsage", "OperatorRow", "Overview", "Resources", "RuntimeUsage", "StorageUsage"]
 
 
 def _per_node(config: Configuration | None) -> dict[tuple[str, str], tuple[Resources, int]]:
@@ -209,3 +152,16 @@ def overview(
         for name, st in spec.storage.items()
     ]
     return Overview(tuple(runtimes), tuple(storage), tuple(rows))
+
+
+def dashboard_view(
+    loaded: LoadedState, recorded: RecordedState | None, history: HistoryIndex | None
+) -> DashboardView:
+    """What the dashboard draws of this state (the first-view cache keeps it)."""
+    p = loaded.spec.provider
+    return DashboardView(
+        loaded.path.name,
+        p.sandbox,
+        f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}",
+        overview(loaded.spec, recorded, history),
+    )

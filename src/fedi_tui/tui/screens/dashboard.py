@@ -13,15 +13,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from fedi_tui.core.state.file import LoadedState
-from fedi_tui.core.views.overview import Resources, overview
+from fedi_tui.core.views.overviewmodel import DashboardView, Resources
 from fedi_tui.tui.screens.base import AreaScreen
 from fedi_tui.tui.storagehealth import REFRESH_SECONDS, ask_storage_health
 from fedi_tui.tui.widgets.capacity import capacity_bar
 from fedi_tui.tui.widgets.filtertable import Cell, FilterTable
+from fedi_tui.tui.widgets.navbar import NavBar
 from fedi_tui.tui.widgets.plansummary import PlanSummary
 
 if TYPE_CHECKING:
+    from fedi_tui.core.state.file import LoadedState
     from fedi_tui.core.views.storagestatus import StorageReport
 
 
@@ -37,9 +38,16 @@ class DashboardScreen(AreaScreen):
     EDIT_ACTIONS = frozenset({"setup"})
     _storage_health: Mapping[str, StorageReport] = MappingProxyType({})
     """The last answer of each storage (the health column), by name."""
+    _view: DashboardView
+    """The view drawn last."""
 
     def compose(self) -> ComposeResult:
-        yield self.nav_bar()
+        if self.fedi.loaded:
+            yield self.nav_bar()
+        else:  # drawn from the first-view cache while the state file is read behind it
+            view = self.fedi.first_view
+            assert view is not None
+            yield NavBar(self.AREA, view.file_name, self.fedi.read_only, sandbox=view.sandbox)
         yield Static(id="provider")
         yield PlanSummary()
         with VerticalScroll(id="dashboard-body"):
@@ -57,10 +65,17 @@ class DashboardScreen(AreaScreen):
         self.fedi.action_plan()
 
     def on_mount(self) -> None:
-        super().on_mount()
-        self.watch(self.app, "theme", lambda _t: self.show_state(self.fedi.state), init=False)
-        self.watch(self.app, "recorded", lambda _r: self.show_state(self.fedi.state), init=False)
-        self.watch(self.app, "history", lambda _h: self.show_state(self.fedi.state), init=False)
+        if self.fedi.loaded:
+            super().on_mount()
+        else:
+            first = self.fedi.first_view
+            assert first is not None
+            self._view = first
+            self.draw(first)
+            self.watch(self.fedi, "state", self.show_state, init=False)
+        self.watch(self.app, "theme", lambda _t: self._redraw(), init=False)
+        self.watch(self.app, "recorded", lambda _r: self._redraw(), init=False)
+        self.watch(self.app, "history", lambda _h: self._redraw(), init=False)
         self.query_one("#operators", FilterTable).focus_table()
         self.watch(self.app, "state", lambda _s: self._ask_storage(), init=False)
         self._ask_storage()  # a job: the first frame does not wait for it
@@ -71,15 +86,26 @@ class DashboardScreen(AreaScreen):
 
     def _show_storage_health(self, reports: Mapping[str, StorageReport]) -> None:
         self._storage_health = reports
-        self.show_state(self.fedi.state)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.fedi.loaded:
+            self.show_state(self.fedi.state)
+        else:
+            self.draw(self._view)
 
     def show_state(self, loaded: LoadedState) -> None:
-        spec = loaded.spec
-        p = spec.provider
-        self.query_one("#provider", Static).update(
-            f"[b]{p.name}[/b]  ·  {p.domain}  ·  {p.contact}"
-        )
-        view = overview(spec, self.fedi.recorded, self.fedi.history)
+        from fedi_tui.core.views.overview import dashboard_view
+
+        view = dashboard_view(loaded, self.fedi.recorded, self.fedi.history)
+        self._view = view
+        self.draw(view)
+        self.fedi.remember_first_view(loaded, view)
+
+    def draw(self, shown: DashboardView) -> None:
+        """Draw this view (of the loaded state, or from the first-view cache)."""
+        self.query_one("#provider", Static).update(shown.provider)
+        view = shown.overview
         rows: list[tuple[str, tuple[Cell, ...]]] = []
         for r in view.runtimes:
             kind = r.kind if r.kind == "nixos" else f"pve×{r.nodes}"
@@ -139,10 +165,13 @@ class DashboardScreen(AreaScreen):
     @on(FilterTable.Chosen)
     async def _open(self, event: FilterTable.Chosen) -> None:
         area = "operators" if event.table.id == "operators" else "runtimes"
+        if not self.fedi.loaded:  # drawn from the cache: nothing opens before the load
+            await self.fedi.action_area(area)
+            return
         await self.app.switch_mode(area)
         select = getattr(self.app.screen, "select_entry", None)
         if select is not None:
             select(event.key.split("/", 1)[0])  # a node row opens its runtime
 
-    def action_setup(self) -> None:
-        self.app.switch_mode("setup")
+    async def action_setup(self) -> None:
+        await self.fedi.action_area("setup")  # not before the state file is loaded

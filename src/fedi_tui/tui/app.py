@@ -166,17 +166,20 @@ class FediApp(App[str | None]):
             self.switch_mode(self.start_mode)  # drawn from the cache, redrawn once loaded
         else:
             self.push_screen(LoadingScreen(self.path))
-        work = partial(self._read_state, first.key)
-        self.call_after_refresh(self.start_job, work, name="open the state file", group="state")
+        self.call_after_refresh(
+            self.start_job, self._read_state, name="open the state file", group="state"
+        )
 
-    def _read_state(self, key: str) -> None:
+    def _read_state(self) -> None:
         from fedi_tui.core.state.file import load_state
+        from fedi_tui.core.views.firstview import view_key
 
         try:
             loaded = load_state(self.path)
         except FediError as error:
             self.call_from_thread(self._cannot_open, error)
             return
+        key = view_key(self.path, loaded.text)  # of what was read, not of the file now
         recorded = self._read_recorded(loaded)
         self._first_key = (loaded, key)
         self.call_from_thread(self._opened, loaded, recorded)

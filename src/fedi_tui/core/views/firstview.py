@@ -40,12 +40,13 @@ def cache_file(state: Path) -> Path:
     return cache_dir() / "firstview" / f"{name}.json"
 
 
-def view_key(state: Path) -> str:
-    """A sha256 of the state file and the two records beside it (absent ones count too)."""
+def view_key(state: Path, text: str | None = None) -> str:
+    """A sha256 of the state file (or `text`, what was read of it) and the two records
+    beside it (absent ones count too)."""
     digest = hashlib.sha256()
     for path in (state, *(state.parent / p for p in _BESIDE)):
         try:
-            data = path.read_bytes()
+            data = text.encode() if text is not None and path == state else path.read_bytes()
         except OSError:
             digest.update(b"\x00absent")
             continue

@@ -9,10 +9,14 @@ been drawn; all run headless, alternately, in this one run.
 Timings, as medians:
   - a bare Textual app's first frame;
   - fedi-tui's first frame, built like the `fedi-tui` command builds it (the
-    file is read behind that first frame);
+    file is read behind that first frame), cold: the loading screen (warm, the first
+    frame is the dashboard's rows, below);
   - fedi-tui until the dashboard has drawn its rows (the operators' rows on
-    screen), for sample-configs/demo.toml and for the large state.
+    screen), for sample-configs/demo.toml and for the large state, cold (no first-view
+    cache: it is removed before the run) and warm (the cache the run before wrote).
 Prints the ratios to the bare app (goals: first frame <= 1.5x, rows <= 2x).
+BENCH_RUNS sets the number of runs per case (default 7). The children run with bytecode
+caches as a real start does (PYTHONDONTWRITEBYTECODE is taken out of their environment).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 from tests.bench.gen_large_state import large_state_text
 from tests.paths import DEMO
 
-RUNS = 7
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 
 BARE = """
 import time
@@ -110,33 +114,51 @@ def main() -> None:
     try:
         state = tmp / "fedi.toml"
         state.write_text(large_state_text(), encoding="utf-8")
-        env = {**os.environ, "XDG_CONFIG_HOME": str(tmp / "config"), "XDG_STATE_HOME": str(tmp)}
+        cache = tmp / "cache"
+        env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+            "XDG_STATE_HOME": str(tmp),
+            "XDG_CACHE_HOME": str(cache),
+        }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         demo = DEMO  # only read
         cases = {
             "bare": (BARE, ()),
-            "first": (FIRST_FRAME, (str(state),)),
-            "demo": (DASHBOARD, (str(demo),)),
-            "large": (DASHBOARD, (str(state),)),
+            "first cold": (FIRST_FRAME, (str(state),)),
+            "demo cold": (DASHBOARD, (str(demo),)),
+            "demo warm": (DASHBOARD, (str(demo),)),
+            "large cold": (DASHBOARD, (str(state),)),
+            "large warm": (DASHBOARD, (str(state),)),
         }
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-        for code, args in cases.values():
-            timed(code, *args, env=env)  # warm the file cache
+
+        def run(name: str) -> tuple[float, float]:
+            code, args = cases[name]
+            if name.endswith("cold"):
+                shutil.rmtree(cache, ignore_errors=True)
+            return timed(code, *args, env=env)
+
+        for name in cases:
+            run(name)  # warm the file cache (and the bytecode caches)
         for _ in range(RUNS):
-            for name, (code, args) in cases.items():
-                runs[name].append(timed(code, *args, env=env))
+            for name in cases:
+                runs[name].append(run(name))
         wall = {k: statistics.median(w for w, _ in runs[k]) for k in cases}
         cpu = {k: statistics.median(c for _, c in runs[k]) for k in cases}
         print(f"large state: {state.stat().st_size:,} bytes, 500 operators, 1,500 app instances")
         print(f"medians of {RUNS} runs          wall ms  ratio    CPU ms  ratio")
         titles = {
             "bare": "bare Textual app, first frame",
-            "first": "fedi-tui, first frame (<= 1.5x)",
-            "demo": "dashboard rows, demo (<= 2x)",
-            "large": "dashboard rows, large (<= 2x)",
+            "first cold": "fedi-tui, first frame, cold (<= 1.5x)",
+            "demo cold": "dashboard rows, demo, cold",
+            "demo warm": "dashboard rows, demo, warm (<= 2x)",
+            "large cold": "dashboard rows, large, cold",
+            "large warm": "dashboard rows, large, warm (<= 2x)",
         }
         for k, title in titles.items():
             print(
-                f"{title:<32} {wall[k] * 1000:6.0f}  {wall[k] / wall['bare']:4.2f}x  "
+                f"{title:<36} {wall[k] * 1000:6.0f}  {wall[k] / wall['bare']:4.2f}x  "
                 f"{cpu[k] * 1000:7.0f}  {cpu[k] / cpu['bare']:4.2f}x"
             )
     finally:

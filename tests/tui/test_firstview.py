@@ -149,3 +149,19 @@ def test_a_hit_draws_before_pydantic_or_any_adapter_is_imported(
     lines = done.stdout.split()
     assert "HIT" in lines, done.stdout + done.stderr
     assert lines[0] == "-", f"imported before the first frame: {lines[0]}"
+
+
+async def test_areas_and_back_after_a_hit(demo_copy: Path, make_app: AppFactory) -> None:
+    """The dashboard made from the cache is the dashboard mode's screen for good: after the
+    load, Nix, its help, Escape and 1 bring it back with its sections."""
+    await _settled_text(make_app, demo_copy)
+    app = make_app(demo_copy, preload=False, ports=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await settle(pilot)
+        for key in ("5", "question_mark", "escape", "1"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert "Runtimes — capacity" in screen_text(app)

@@ -158,7 +158,7 @@ def main() -> None:
         }
         for k, title in titles.items():
             print(
-                f"{title:<36} {wall[k] * 1000:6.0f}  {wall[k] / wall['bare']:4.2f}x  "
+                f"{title:<38} {wall[k] * 1000:6.0f}  {wall[k] / wall['bare']:4.2f}x  "
                 f"{cpu[k] * 1000:7.0f}  {cpu[k] / cpu['bare']:4.2f}x"
             )
     finally:

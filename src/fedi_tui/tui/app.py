@@ -131,6 +131,8 @@ class FediApp(App[str | None]):
         self.unsaved: dict[str, bool] = {}
         self.first_view: DashboardView | None = None
         """The dashboard from the first-view cache, drawn while the state file is read."""
+        self._pending_mode: str | None = None
+        """An area asked for while the cached dashboard showed: opened once loaded."""
         self._first_key: tuple[LoadedState, str] | None = None
         """The state first read and the first-view key of the files it was read from."""
         self._remember = remember
@@ -250,7 +252,11 @@ class FediApp(App[str | None]):
     def _opened(self, loaded: LoadedState, recorded: Records) -> None:
         self._set_recorded(recorded)
         self.state = loaded
-        if self.current_mode != self.start_mode or self.first_view is None:
+        pending, self._pending_mode = self._pending_mode, None
+        if pending is not None:
+            self.pop_screen()  # its loading screen
+            self.switch_mode(pending)
+        elif self.current_mode != self.start_mode or self.first_view is None:
             self.switch_mode(self.start_mode)
         self._watch_file()
 
@@ -453,6 +459,11 @@ class FediApp(App[str | None]):
         if self.setup_only:
             return
         if not self.loaded:
+            if self.first_view is not None and self._pending_mode is None:
+                if mode != self.current_mode:  # it shows "reading…" and opens once loaded
+                    self._pending_mode = mode
+                    self.push_screen(LoadingScreen(self.path))
+                return
             self.notify(f"Still reading {self.path.name}…", title="Loading")
             return
         await self.switch_mode(mode)  # keys pressed meanwhile go to the new area

@@ -165,8 +165,8 @@ class DashboardScreen(AreaScreen):
     @on(FilterTable.Chosen)
     async def _open(self, event: FilterTable.Chosen) -> None:
         area = "operators" if event.table.id == "operators" else "runtimes"
-        if not self.fedi.loaded:  # drawn from the cache: nothing opens before the load
-            await self.fedi.action_area(area)
+        if not self.fedi.loaded:  # drawn from the cache: no row opens before the load
+            self.fedi.notify(f"Still reading {self.fedi.path.name}…", title="Loading")
             return
         await self.app.switch_mode(area)
         select = getattr(self.app.screen, "select_entry", None)

@@ -25,7 +25,14 @@ MODULE_DIR = REPO / "nix" / "modules" / "fediversity"
 
 # Upstream option values the modules read from `config.services` (their defaults).
 UPSTREAM_DEFAULTS: dict[str, Any] = {
-    "mastodon": {"user": "mastodon", "group": "mastodon"},
+    "mastodon": {
+        "user": "mastodon",
+        "group": "mastodon",
+        # what hold.nix reads to name the units it holds
+        "streamingProcesses": 1,
+        "sidekiqProcesses": {"all": {}},
+        "mediaAutoRemove": {"enable": True},
+    },
     "peertube": {"user": "peertube", "group": "peertube"},
     "pixelfed": {"user": "pixelfed", "group": "pixelfed"},
 }

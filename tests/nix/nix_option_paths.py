@@ -26,7 +26,7 @@ from typing import Any
 import tree_sitter_nix
 from tree_sitter import Language, Node, Parser
 
-ROOTS = frozenset({"services", "security", "networking", "users", "systemd"})
+ROOTS = frozenset({"services", "security", "networking", "users", "systemd", "environment"})
 DYNAMIC = "<name>"
 ELEMENT = "*"
 Segments = tuple[str, ...]
@@ -55,6 +55,7 @@ ALLOWED_EXTRA_PATHS: dict[str, str] = {
     "systemd.services.<name>.wantedBy": "holdServices: an app's units wanted by nothing",
     "systemd.targets.<name>.wantedBy": "holdServices: an app's targets wanted by nothing",
     "systemd.timers.<name>.wantedBy": "holdServices: an app's timers wanted by nothing",
+    "environment.systemPackages": "an app's admin script (fediversity-mastodon-settings)",
 }
 
 # Functions whose last argument is the value being set, with their arity.

@@ -9,10 +9,12 @@ let
     any
     attrNames
     attrValues
+    concatMap
     concatStringsSep
     elem
     filter
     foldl'
+    genList
     isAttrs
     listToAttrs
     mapAttrs
@@ -36,6 +38,7 @@ in
     any
     attrNames
     attrValues
+    concatMap
     concatStringsSep
     elem
     filter
@@ -106,6 +109,7 @@ in
   };
 
   optional = cond: x: if cond then [ x ] else [ ];
+  range = first: last: if first > last then [ ] else genList (n: first + n) (last - first + 1);
   optionals = cond: xs: if cond then xs else [ ];
   optionalAttrs = cond: set: if cond then set else { };
   optionalString = cond: s: if cond then s else "";

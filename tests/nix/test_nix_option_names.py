@@ -177,6 +177,7 @@ def test_extraction_follows_wrappers_lets_and_interpolation() -> None:
         'services.nginx.virtualHosts.<name>.locations."/".proxyWebsockets',
         'services.nginx.virtualHosts."a.example".root',
         "security.acme.acceptTerms",
+        "environment.systemPackages",
     }
 
 

@@ -62,6 +62,14 @@ let
       };
       inherit (nixos) config;
       users = lib.filterAttrs (_: u: u.openssh.authorizedKeys.keys != [ ]) config.users.users;
+      # the fediversity apps this machine enables, by name (the other attributes are shared)
+      enabledApps = lib.filterAttrs (_: a: a.enable or false) (
+        removeAttrs config.fediversity [
+          "acme"
+          "s3"
+          "secretsDir"
+        ]
+      );
     in
     rec {
       failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) config.assertions);
@@ -137,27 +145,11 @@ let
             lib.mapAttrs' (n: u: lib.nameValuePair "${n}.service" u.wantedBy) config.systemd.services
             // lib.mapAttrs' (n: u: lib.nameValuePair "${n}.target" u.wantedBy) config.systemd.targets
             // lib.mapAttrs' (n: u: lib.nameValuePair "${n}.timer" u.wantedBy) config.systemd.timers;
-          held = lib.mapAttrs (_: a: a.holdServices) (
-            lib.filterAttrs (_: a: a.enable or false) (
-              removeAttrs config.fediversity [
-                "acme"
-                "s3"
-                "secretsDir"
-              ]
-            )
-          );
+          held = lib.mapAttrs (_: a: a.holdServices) enabledApps;
         };
         fediversity = {
           secretsDir = config.fediversity.secretsDir;
-          siteTitles = lib.mapAttrs (_: a: a.siteTitle) (
-            lib.filterAttrs (_: a: a.enable or false) (
-              removeAttrs config.fediversity [
-                "acme"
-                "s3"
-                "secretsDir"
-              ]
-            )
-          );
+          siteTitles = lib.mapAttrs (_: a: a.siteTitle) enabledApps;
         };
       };
     };

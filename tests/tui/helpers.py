@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
+from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
@@ -13,9 +16,23 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
+from fedi_tui.core.state import file as statefile
 from fedi_tui.tui.app import FediApp
 
 S = TypeVar("S", bound=Screen[object])
+
+
+def held_load(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make the app's reading of the state file wait until the returned event is set."""
+    release = threading.Event()
+    real = statefile.load_state
+
+    def held(path: Path) -> statefile.LoadedState:
+        assert release.wait(10)
+        return real(path)
+
+    monkeypatch.setattr(statefile, "load_state", held)
+    return release
 
 
 async def settle(pilot: Pilot[object]) -> None:

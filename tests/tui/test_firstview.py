@@ -7,19 +7,17 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from fedi_tui.core.state import file as statefile
 from fedi_tui.core.views.firstview import cache_file, read_first_view
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.loading import LoadingScreen
 from fedi_tui.tui.screens.operators import OperatorsScreen
 from fedi_tui.tui.widgets.plansummary import PENDING
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import fedi, screen_text, settle
+from tests.tui.helpers import fedi, held_load, screen_text, settle
 
 SIZE = (100, 30)
 
@@ -37,25 +35,13 @@ async def _settled_text(make_app: AppFactory, state: Path) -> str:
         return screen_text(app)
 
 
-def _held_load(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    release = threading.Event()
-    real = statefile.load_state
-
-    def held(path: Path) -> statefile.LoadedState:
-        assert release.wait(10)
-        return real(path)
-
-    monkeypatch.setattr(statefile, "load_state", held)
-    return release
-
-
 async def test_a_hit_draws_what_the_loaded_state_draws(
     demo_copy: Path, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert read_first_view(demo_copy).view is None
     missed = await _settled_text(make_app, demo_copy)  # a miss: the cache is written
     assert read_first_view(demo_copy).view is not None
-    release = _held_load(monkeypatch)
+    release = held_load(monkeypatch)
     app = make_app(demo_copy, preload=False, ports=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -78,7 +64,7 @@ async def test_nothing_opens_from_the_cached_view_before_the_load(
     """Enter and p do nothing on the cached view; an area asked for shows "reading…" and
     opens, filled in, once the state is loaded."""
     await _settled_text(make_app, demo_copy)
-    release = _held_load(monkeypatch)
+    release = held_load(monkeypatch)
     app = make_app(demo_copy, preload=False, ports=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -105,7 +91,7 @@ async def test_an_edit_by_another_process_is_shown_after_the_load(
     demo_copy: Path, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _settled_text(make_app, demo_copy)
-    release = _held_load(monkeypatch)
+    release = held_load(monkeypatch)
     app = make_app(demo_copy, preload=False, ports=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

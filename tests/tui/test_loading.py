@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
-from fedi_tui.core.state import file as statefile
 from fedi_tui.tui.screens.dashboard import DashboardScreen
 from fedi_tui.tui.screens.loading import LoadingScreen
 from tests.tui.conftest import AppFactory
-from tests.tui.helpers import fedi, settle
+from tests.tui.helpers import fedi, held_load, settle
 
 
 async def test_first_frame_comes_before_the_file_is_read(
     demo_copy: Path, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release = threading.Event()
-    real = statefile.load_state
-
-    def slow_load(path: Path) -> statefile.LoadedState:
-        assert release.wait(10)
-        return real(path)
-
-    monkeypatch.setattr(statefile, "load_state", slow_load)
+    release = held_load(monkeypatch)
     app = make_app(demo_copy, preload=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -49,7 +49,7 @@ def test_app_settings_without_nixos_options_run_once_each(
     from tests.deploy.conftest import set_value
 
     host = deploy_hosts()
-    path = write_state(tmp_path, [host], apps=("mastodon", "pixelfed"))
+    path = write_state(tmp_path, [host], apps=("mastodon", "peertube", "pixelfed"))
     assert apply(path)[0].outcome == "succeeded"
     mastodon = host.state / "mastodon"
     assert (mastodon / "registrations").read_text() == "approved\n"
@@ -58,10 +58,12 @@ def test_app_settings_without_nixos_options_run_once_each(
     assert first[1] == "settings-script argc=0" and "registrations" in first[0]
     owner = (mastodon / "accounts" / "admin").read_text().splitlines()
     assert owner[:2] == ["accounts", "create"] and "Owner" in owner
-    pixelfed_user = (host.state / "pixelfed" / "users" / "admin").read_text().splitlines()
-    assert "--is_admin=1" in pixelfed_user
-    password = next(a for a in pixelfed_user if a.startswith("--password="))
-    assert len(password) > len("--password=") + 30  # the generated secret, not empty
+    # PeerTube's and Pixelfed's admin scripts: no arguments (they read the password file)
+    for app in ("peertube", "pixelfed"):
+        assert (host.state / app / "calls").read_text() == "admin-script argc=0\n"
+        password = host.secrets_dir / app / "admin-password"
+        assert stat.S_IMODE(password.stat().st_mode) == 0o400
+        assert len(password.read_text().strip()) == 64  # the generated secret
     set_value(path, "operators.op1.apps.mastodon.registration_mode", "closed")
     result, sink = apply(path)
     assert result.outcome == "succeeded"
@@ -70,7 +72,10 @@ def test_app_settings_without_nixos_options_run_once_each(
     assert sum("accounts create" in c for c in calls) == 1  # modified, not created again
     assert calls.count("settings-script argc=0") == 2  # saved again: idempotent
     assert "accounts modify admin" in calls[-1]
-    assert all(password.split("=", 1)[1] not in e.to_json() for e in sink.events)
+    for app in ("peertube", "pixelfed"):  # run again: they keep what exists
+        assert (host.state / app / "calls").read_text() == "admin-script argc=0\n" * 2
+        secret = (host.secrets_dir / app / "admin-password").read_text().strip()
+        assert all(secret not in e.to_json() for e in sink.events)
 
 
 def test_a_failing_site_settings_script_fails_that_machine_only(

@@ -53,12 +53,10 @@ def equip(host: DeployHost) -> None:
     """Add the systemctl and host-change stand-ins to a deploy host's PATH."""
     with_services(host)
     bin_dir = host.root / "bin"
-    for name in ("mastodon-tootctl", "pixelfed-manage"):
-        (bin_dir / name).rename(bin_dir / f"{name}.stand-in")
+    (bin_dir / "mastodon-tootctl").rename(bin_dir / "mastodon-tootctl.stand-in")
+    for name in ("mastodon-tootctl", "pixelfed-manage", "peertube-update-host"):
         (bin_dir / name).write_text(HOST_CHANGE)
         (bin_dir / name).chmod(0o755)
-    (bin_dir / "peertube-update-host").write_text(HOST_CHANGE)
-    (bin_dir / "peertube-update-host").chmod(0o755)
     entry = pwd.getpwnam(FAST_USER)
     for path in bin_dir.iterdir():
         os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)

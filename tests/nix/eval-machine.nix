@@ -109,6 +109,14 @@ let
             p: (p.name or "") == "fediversity-mastodon-settings"
           ) config.environment.systemPackages;
         };
+        # the fediversity modules' own scripts on the system path, by name: their text
+        scripts = builtins.listToAttrs (
+          map (p: lib.nameValuePair p.name p.text) (
+            builtins.filter (
+              p: lib.hasPrefix "fediversity-" (p.name or "") && p ? text
+            ) config.environment.systemPackages
+          )
+        );
         peertube = lib.optionalAttrs config.services.peertube.enable {
           inherit (config.services.peertube) localDomain;
           instanceName = config.services.peertube.settings.instance.name;

@@ -396,7 +396,8 @@ let
         runtimeInputs ? [ ],
         ...
       }:
-      mkPkg name { inherit text runtimeInputs; };
+      # the text stays readable, so that tests can run the script (tests/nix)
+      mkPkg name { inherit text runtimeInputs; } // { inherit text; };
     writeClosure = paths: mkPkg "closure" { inherit paths; };
     writeReferencesToFile = path: mkPkg "references" { inherit path; };
     runCommand =

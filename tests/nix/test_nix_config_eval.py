@@ -121,7 +121,7 @@ def test_secrets_are_paths_under_secrets_dir(config: dict[str, Any]) -> None:
     assert services["mastodon"]["secretKeyBaseFile"] == f"{SECRETS}/mastodon/secret-key-base"
     assert services["mastodon"]["extraEnvFiles"] == [f"{SECRETS}/mastodon/s3.env"]
     assert services["peertube"]["secrets"]["secretsFile"] == f"{SECRETS}/peertube/secrets"
-    assert services["peertube"]["serviceEnvironmentFile"] == f"{SECRETS}/peertube/s3.env"
+    assert services["peertube"]["serviceEnvironmentFile"] == f"{SECRETS}/peertube/service.env"
     assert services["pixelfed"]["secretFile"] == f"{SECRETS}/pixelfed/app.env"
     rules = config["systemd"]["tmpfiles"]["rules"]
     assert f"d {SECRETS} 0711 root root - -" in rules

@@ -43,3 +43,20 @@ def test_mastodon_saves_title_and_description_with_no_arguments_between_its_sett
         ("mastodon-tootctl", "accounts"),
     ]
     assert commands[1].description == "site title and description"
+
+
+@pytest.mark.parametrize("app", ["mastodon", "peertube", "pixelfed"])
+def test_no_admin_command_carries_a_secret_on_its_command_line(app: str) -> None:
+    from fedi_tui.core.apps.registry import installed_apps
+
+    module = installed_apps()[app]
+    options = module.options.model_validate({"enable": True, "admin": ADMIN})
+    req = module.requirements("coop", "example.org", options)
+    files = {need.name: f"{need.name}-value-0123456789abcdef" for need in req.secrets}
+    commands = module.admin_commands(options, req, files)
+    assert commands, "every app makes its admin account"
+    for command in commands:
+        for arg in (*command.argv, *command.fallback):
+            assert not any(value in arg for value in files.values()), (command.description, arg)
+    if app != "mastodon":  # the module's own script: the values come from the configuration
+        assert [c.argv for c in commands] == [(f"fediversity-{app}-admin",)]

@@ -8,9 +8,11 @@ machine's file system and, first on the session's PATH (sshd ``SetEnv``):
   the NixOS module tree, evaluates) what was pushed, keeps NixOS-like system
   generations, and fails, hangs, runs slowly or breaks SSH logins when told so
   (:meth:`DeployHost.tell`);
-* ``mastodon-tootctl`` and ``pixelfed-manage`` — keep the settings fedi-tui
-  makes (registrations, the admin accounts) the way the real ones would;
-* ``fediversity-mastodon-settings`` — records that it ran, and its argument count;
+* ``mastodon-tootctl`` — keeps the settings fedi-tui makes (registrations, the admin
+  account) the way the real one would;
+* ``fediversity-mastodon-settings``, ``fediversity-peertube-admin`` and
+  ``fediversity-pixelfed-admin`` (the modules' own scripts) — record that they ran, and
+  their argument count;
 
 and ``curl`` (the real one) reaching :class:`HealthServer`, an HTTP server on
 127.0.0.1 that answers each app's health URL (by Host header) with 200, or
@@ -79,26 +81,20 @@ echo "settings-script argc=$#" >> "$db/calls"
 echo "OK"
 """
 
-FAKE_PIXELFED_MANAGE = r"""#!/bin/sh
-# pixelfed-manage stand-in: `user:create` keeps the user in $FAKE_NIXOS_STATE/pixelfed,
-# and like pixelfed's command says an existing username is in use (and exits 0)
-db=${FAKE_NIXOS_STATE:?}/pixelfed
-mkdir -p "$db/users"
-case $1 in
-  user:create) ;;
-  *) echo "pixelfed-manage stand-in: unsupported: $1" >&2; exit 1 ;;
-esac
-shift
-username=
-for arg; do case $arg in --username=*) username=${arg#--username=} ;; esac; done
-[ -n "$username" ] || { echo "Username:" >&2; exit 1; }
-echo "user:create $username" >> "$db/calls"
-if [ -e "$db/users/$username" ]; then
-  echo "Username already in use, please try again..."
-  exit 0
-fi
-printf '%s\n' "$@" > "$db/users/$username"
-echo "Created new user!"
+FAKE_ADMIN_SCRIPT = r"""#!/bin/sh
+# fediversity-peertube-admin / fediversity-pixelfed-admin stand-in: the real ones make the
+# configuration's admin account (PeerTube's REST API, Pixelfed's user:create in tinker);
+# this one records that it ran and with how many arguments (none: the password is read
+# from a file on the machine, never passed), and fails when `admin-fail` exists
+app=${0##*/fediversity-}
+app=${app%-admin}
+db=${FAKE_NIXOS_STATE:?}/$app
+mkdir -p "$db"
+echo "admin-script argc=$#" >> "$db/calls"
+[ -e "$db/admin-fail" ] && { echo "$app: the admin account could not be made" >&2; exit 1; }
+if [ -e "$db/admin" ]; then echo "admin account exists"; exit 0; fi
+: > "$db/admin"
+echo "created admin account"
 """
 
 
@@ -291,7 +287,8 @@ def _tree(root: Path, hardware: Path, tools: dict[str, Path]) -> None:
     for name, script in (
         ("mastodon-tootctl", FAKE_TOOTCTL),
         ("fediversity-mastodon-settings", FAKE_MASTODON_SETTINGS),
-        ("pixelfed-manage", FAKE_PIXELFED_MANAGE),
+        ("fediversity-peertube-admin", FAKE_ADMIN_SCRIPT),
+        ("fediversity-pixelfed-admin", FAKE_ADMIN_SCRIPT),
     ):
         (bin_dir / name).write_text(script)
         (bin_dir / name).chmod(0o755)

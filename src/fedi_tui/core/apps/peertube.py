@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +50,22 @@ peertube package installs it: rewrites the URLs of local videos, accounts and
 channels to the configured host."""
 
 
+ADMIN_SCRIPT = "fediversity-peertube-admin"
+"""nix/modules/fediversity/peertube.nix: makes the configuration's admin account an
+administrator through PeerTube's REST API, logged in as root (whose password PeerTube
+took from PT_INITIAL_ROOT_PASSWORD in `service.env`). No arguments: passwords are read
+from root-only files on the machine. What it prints holds no
+secret, so it goes to the log like any command's output."""
+
+
+def admin_commands(
+    options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+) -> tuple[AdminCommand, ...]:
+    if options.admin is None:
+        return ()
+    return (AdminCommand(f"admin account {options.admin.username}", (ADMIN_SCRIPT,)),)
+
+
 def host_change(
     options: AppOptions, req: Requirements, old_domain: str
 ) -> tuple[AdminCommand, ...]:
@@ -60,10 +77,15 @@ PEERTUBE = AppModule(
     title="PeerTube",
     summary="Video hosting and live streaming, federated with ActivityPub.",
     options=PeertubeOptions,
-    secrets=(SecretNeed("secrets", "random"), SecretNeed("s3.env", "s3-env")),
+    secrets=(
+        SecretNeed("secrets", "random"),
+        SecretNeed("service.env", "env", ("PT_INITIAL_ROOT_PASSWORD",)),
+        SecretNeed("admin-password", "random"),
+    ),
     buckets=(BucketNeed(public=True),),
     data=DataNeed(database="peertube", stop_units=("peertube.service",)),
     health_path="/api/v1/ping",
+    admin=admin_commands,
     host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

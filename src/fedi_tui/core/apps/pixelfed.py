@@ -30,32 +30,20 @@ class PixelfedOptions(AppOptions):
 MANAGE = "pixelfed-manage"
 """The artisan wrapper the NixOS pixelfed module puts on the system path."""
 
+ADMIN_SCRIPT = "fediversity-pixelfed-admin"
+"""nix/modules/fediversity/pixelfed.nix: `user:create` from `pixelfed-manage tinker`, with
+the configuration's admin and the password read from the root-only `admin-password`
+file, so that it is never on a command line of the machine. What it prints holds no
+secret, so it goes to the log like any command's output."""
+
 
 def admin_commands(
     options: AppOptions, req: Requirements, secrets: Mapping[str, str]
 ) -> tuple[AdminCommand, ...]:
-    """The first admin account (no NixOS option makes it): `user:create`, which keeps an
-    existing user as it is. Its password is a generated secret (`admin-password`)."""
+    """The first admin account (no NixOS option makes it), kept as it is when it exists."""
     if options.admin is None:
         return ()
-    user, email = options.admin.username, options.admin.email
-    password = secrets.get("admin-password", "").strip()
-    return (
-        AdminCommand(
-            f"admin account {user}",
-            (
-                MANAGE,
-                "user:create",
-                f"--name={user}",
-                f"--username={user}",
-                f"--email={email}",
-                f"--password={password}",
-                "--is_admin=1",
-                "--confirm_email=1",
-            ),
-            quiet=True,
-        ),
-    )
+    return (AdminCommand(f"admin account {options.admin.username}", (ADMIN_SCRIPT,)),)
 
 
 def host_change(

@@ -189,6 +189,17 @@ def test_run_streams_stdout_and_stderr_lines_in_order(sshd_fast_host: SshHost) -
     ]
 
 
+def test_the_connection_uses_aes_gcm_when_the_server_offers_it(sshd_fast_host: SshHost) -> None:
+    """fedi-tui's CPU per packet: AES-GCM before asyncssh's default ChaCha20-Poly1305."""
+
+    async def go() -> tuple[str, str]:
+        async with _connect(sshd_fast_host) as m:
+            info = m.connection.get_extra_info
+            return info("send_cipher"), info("recv_cipher")
+
+    assert _run(go()) == ("aes128-gcm@openssh.com", "aes128-gcm@openssh.com")
+
+
 def test_run_delivers_each_line_as_it_comes(sshd_fast_host: SshHost) -> None:
     arrived: list[tuple[float, str]] = []
 

@@ -9,7 +9,8 @@ inside the machine port's calls, divided by the steps run. On one machine the
 20 "hosts" share its cores with fedi-tui (each login, nix-instantiate and shell
 runs here), so fedi-tui's own CPU time is printed too, and the whole machine's: its
 busy core-seconds during the run (from /proc/stat) divided by its cores is a floor
-under the wall time that no engine can go below on this machine.
+under the wall time on this machine. Then once more with hosts whose nixos-rebuild
+does not parse (`no-parse`): a real machine evaluates on its own CPU, not on fedi-tui's.
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ class _TimedShell:
         await self._timed(self._shell.close())
 
 
+def evaluate_on_hosts(targets: list[DeployHost], on: bool) -> None:
+    """Whether the hosts' nixos-rebuild parses what it gets (on this machine's cores)."""
+    for host in targets:
+        if on:
+            (host.state / "control" / "no-parse").unlink(missing_ok=True)
+        else:
+            host.tell("no-parse")
+
+
 @contextlib.contextmanager
 def hosts(base: Path, n: int, health: HealthServer) -> Iterator[list[DeployHost]]:
     with contextlib.ExitStack() as stack:
@@ -128,22 +138,31 @@ def deploy(
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="fedi-bench-apply-"))
     health = HealthServer()
+    cores = os.cpu_count() or 1
     try:
         with hosts(base, HOSTS, health) as targets:
             one, *_ = deploy(base, targets[:1], parallel=1)
             wide, _, _, cpu, busy = deploy(base, targets, parallel=HOSTS)
             serial, inside, steps, _, _ = deploy(base, targets, parallel=1)
+            evaluate_on_hosts(targets, on=False)
+            alone, *_ = deploy(base, targets[:1], parallel=1)
+            apart, _, _, apart_cpu, apart_busy = deploy(base, targets, parallel=HOSTS)
         print(f"1 host: {one:.2f} s (activation {ACTIVATION_SECONDS} s)")
         print(
             f"{HOSTS} hosts at --parallel {HOSTS}: {wide:.2f} s = {wide / one:.2f}x one host "
             "(goal <= 1.3x)"
         )
-        cores = os.cpu_count() or 1
         print(
             f"  fedi-tui's own CPU for the {HOSTS}: {cpu:.2f} s; the whole machine was busy "
             f"{busy:.2f} core-seconds (the hosts' sshd, shells and nix-instantiate besides), "
             f"so this run's work needs at least {busy / cores:.2f} s on its {cores} cores "
             f"= {busy / cores / one:.2f}x one host"
+        )
+        print(
+            f"{HOSTS} hosts whose nixos-rebuild does not parse here (as machines with CPUs of "
+            f"their own; sshd and the shells still run here): 1 host {alone:.2f} s, "
+            f"{HOSTS} hosts {apart:.2f} s = {apart / alone:.2f}x (goal <= 1.3x); fedi-tui's "
+            f"CPU {apart_cpu:.2f} s, the machine busy {apart_busy:.2f} core-seconds"
         )
         print(
             f"{HOSTS} hosts at --parallel 1: {serial:.2f} s = "

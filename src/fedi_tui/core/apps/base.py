@@ -189,6 +189,21 @@ HostChange = Callable[["AppOptions", "Requirements", str], tuple[AdminCommand, .
 host-change procedure, run on its machine after a migration that changes the domain."""
 
 
+def admin_account_script(program: str) -> AdminCommands:
+    """The admin account made by a script of the app's own NixOS module (`program`, on the
+    machine's path): no arguments, as the script reads the values from the configuration
+    and the password from the root-only secret file."""
+
+    def commands(
+        options: AppOptions, req: Requirements, secrets: Mapping[str, str]
+    ) -> tuple[AdminCommand, ...]:
+        if options.admin is None:
+            return ()
+        return (AdminCommand(f"admin account {options.admin.username}", (program,)),)
+
+    return commands
+
+
 def _no_admin_commands(
     options: AppOptions, req: Requirements, secrets: Mapping[str, str]
 ) -> tuple[AdminCommand, ...]:

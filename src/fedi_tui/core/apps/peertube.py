@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +15,7 @@ from fedi_tui.core.apps.base import (
     Requirements,
     SecretNeed,
     SizePreset,
+    admin_account_script,
 )
 
 Resolution = Literal["144p", "240p", "360p", "480p", "720p", "1080p", "1440p", "2160p"]
@@ -54,16 +54,8 @@ ADMIN_SCRIPT = "fediversity-peertube-admin"
 """nix/modules/fediversity/peertube.nix: makes the configuration's admin account an
 administrator through PeerTube's REST API, logged in as root (whose password PeerTube
 took from PT_INITIAL_ROOT_PASSWORD in `service.env`). No arguments: passwords are read
-from root-only files on the machine. What it prints holds no
-secret, so it goes to the log like any command's output."""
-
-
-def admin_commands(
-    options: AppOptions, req: Requirements, secrets: Mapping[str, str]
-) -> tuple[AdminCommand, ...]:
-    if options.admin is None:
-        return ()
-    return (AdminCommand(f"admin account {options.admin.username}", (ADMIN_SCRIPT,)),)
+from root-only files on the machine. What it prints holds no secret, so it goes to
+the log like any command's output."""
 
 
 def host_change(
@@ -85,7 +77,7 @@ PEERTUBE = AppModule(
     buckets=(BucketNeed(public=True),),
     data=DataNeed(database="peertube", stop_units=("peertube.service",)),
     health_path="/api/v1/ping",
-    admin=admin_commands,
+    admin=admin_account_script(ADMIN_SCRIPT),
     host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=2, memory_gib=4, disk_gib=30, s3_quota_gib=200),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from pydantic import Field
 
 from fedi_tui.core.apps.base import (
@@ -15,6 +13,7 @@ from fedi_tui.core.apps.base import (
     Requirements,
     SecretNeed,
     SizePreset,
+    admin_account_script,
 )
 
 
@@ -35,15 +34,6 @@ ADMIN_SCRIPT = "fediversity-pixelfed-admin"
 the configuration's admin and the password read from the root-only `admin-password`
 file, so that it is never on a command line of the machine. What it prints holds no
 secret, so it goes to the log like any command's output."""
-
-
-def admin_commands(
-    options: AppOptions, req: Requirements, secrets: Mapping[str, str]
-) -> tuple[AdminCommand, ...]:
-    """The first admin account (no NixOS option makes it), kept as it is when it exists."""
-    if options.admin is None:
-        return ()
-    return (AdminCommand(f"admin account {options.admin.username}", (ADMIN_SCRIPT,)),)
 
 
 def host_change(
@@ -71,7 +61,7 @@ PIXELFED = AppModule(
     ),
     redis=True,
     health_path="/api/nodeinfo/2.0.json",
-    admin=admin_commands,
+    admin=admin_account_script(ADMIN_SCRIPT),
     host_change=host_change,
     sizes={
         "tiny": SizePreset(users=10, cores=1, memory_gib=2, disk_gib=20, s3_quota_gib=50),
